@@ -1,0 +1,102 @@
+package io.vfiotune.probe.facts;
+
+import static java.util.Objects.requireNonNull;
+
+import io.vfiotune.spi.ExitStatus;
+import io.vfiotune.spi.Finding;
+import io.vfiotune.spi.HostFacts;
+import io.vfiotune.spi.Version;
+import io.vfiotune.spi.VfioTuneException;
+
+import java.nio.file.Path;
+import java.util.Optional;
+import java.util.function.Function;
+import java.util.function.Supplier;
+
+/**
+ * Host facts: a pinned value when the settings have one, else read from the
+ * machine on first use. Nothing is read that a plan does not ask for.
+ */
+public final class ConfiguredHostFacts implements HostFacts {
+    private final HostSettings settings;
+    private final NativeSystem nativeSystem;
+    private final LibvirtVersionSource libvirt;
+    private final QemuVersionProbe qemu;
+    private String architecture;
+    private Long pageSize;
+    private Version libvirtVersion;
+
+    public ConfiguredHostFacts(HostSettings settings, NativeSystem nativeSystem, LibvirtVersionSource libvirt, QemuVersionProbe qemu) {
+        this.settings = requireNonNull(settings, "settings is null");
+        this.nativeSystem = requireNonNull(nativeSystem, "nativeSystem is null");
+        this.libvirt = requireNonNull(libvirt, "libvirt is null");
+        this.qemu = requireNonNull(qemu, "qemu is null");
+    }
+
+    @Override
+    public synchronized String architecture() {
+        if (architecture == null) {
+            architecture = pinned(HostSettings.ARCH, value -> value).orElseGet(() -> fromMachine(HostSettings.ARCH, nativeSystem::machine));
+        }
+        return architecture;
+    }
+
+    @Override
+    public synchronized long pageSize() {
+        if (pageSize == null) {
+            pageSize = pinned(HostSettings.PAGE_SIZE, ConfiguredHostFacts::parsePageSize)
+                    .orElseGet(() -> fromMachine(HostSettings.PAGE_SIZE, nativeSystem::pageSize));
+        }
+        return pageSize;
+    }
+
+    @Override
+    public synchronized Version libvirtVersion() {
+        if (libvirtVersion == null) {
+            libvirtVersion = pinned(HostSettings.LIBVIRT_VERSION, Version::parse)
+                    .orElseGet(() -> fromMachine(HostSettings.LIBVIRT_VERSION, libvirt::libvirtVersion));
+        }
+        return libvirtVersion;
+    }
+
+    @Override
+    public Version qemuVersion(Optional<String> emulator) {
+        Optional<Version> pinned = pinned(HostSettings.QEMU_VERSION, Version::parse);
+        if (pinned.isPresent()) {
+            return pinned.get();
+        }
+        String binary = emulator.orElseThrow(() -> unknown(HostSettings.QEMU_VERSION, "the domain names no <emulator>"));
+        return fromMachine(HostSettings.QEMU_VERSION, () -> qemu.version(Path.of(binary)));
+    }
+
+    private <T> Optional<T> pinned(String key, Function<String, T> parser) {
+        Optional<String> value = settings.get(key);
+        try {
+            return value.map(parser);
+        } catch (IllegalArgumentException e) {
+            throw new VfioTuneException(ExitStatus.USAGE_OR_INTERNAL,
+                    Finding.error("CONFIG-INVALID", key, "'" + value.orElse("") + "' is not valid: " + e.getMessage()));
+        }
+    }
+
+    private static <T> T fromMachine(String key, Supplier<T> reader) {
+        try {
+            return reader.get();
+        } catch (RuntimeException | LinkageError e) {
+            throw unknown(key, e.getMessage());
+        }
+    }
+
+    private static VfioTuneException unknown(String key, String why) {
+        return new VfioTuneException(ExitStatus.USAGE_OR_INTERNAL, Finding.error("FACT-UNKNOWN", key,
+                "cannot read it from this machine (" + why + "); pin it with --" + key + " or '" + key + "=' in vfio-tune.properties"));
+    }
+
+    private static long parsePageSize(String text) {
+        long size = Long.parseLong(text.trim());
+        if (size < 4096 || Long.bitCount(size) != 1) {
+            throw new IllegalArgumentException("a page size is a power of two, at least 4096");
+        }
+        return size;
+    }
+}

@@ -1,0 +1,121 @@
+package io.vfiotune.probe.facts;
+
+import static java.util.Objects.requireNonNull;
+
+import io.vfiotune.spi.ExitStatus;
+import io.vfiotune.spi.Finding;
+import io.vfiotune.spi.VfioTuneException;
+
+import java.io.IOException;
+import java.io.Reader;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.Collections;
+import java.util.Map;
+import java.util.Optional;
+import java.util.Properties;
+import java.util.Set;
+import java.util.TreeMap;
+
+/**
+ * The pinned host facts and settings, merged from (weakest first) the config
+ * file, a fixture's {@code facts.properties}, and command-line options. A key
+ * that no source sets is read from the machine.
+ */
+public final class HostSettings {
+    public static final String SYSFS_ROOT = "sysfs-root";
+    public static final String ARCH = "arch";
+    public static final String PAGE_SIZE = "page-size";
+    public static final String LIBVIRT_VERSION = "libvirt-version";
+    public static final String QEMU_VERSION = "qemu-version";
+    /** Where the QEMU version cache lives; default {@code /var/cache/vfio-tune}. */
+    public static final String CACHE_DIRECTORY = "cache-directory";
+
+    public static final Path DEFAULT_CONFIG = Path.of("/etc/vfio-tune/vfio-tune.properties");
+    public static final String CONFIG_ENVIRONMENT_VARIABLE = "VFIO_TUNE_CONFIG";
+
+    private static final Set<String> KNOWN_KEYS = Set.of(SYSFS_ROOT, ARCH, PAGE_SIZE, LIBVIRT_VERSION, QEMU_VERSION, CACHE_DIRECTORY);
+
+    private final Map<String, String> values;
+
+    private HostSettings(Map<String, String> values) {
+        this.values = Collections.unmodifiableMap(new TreeMap<>(values));
+    }
+
+    public static HostSettings of(Map<String, String> values) {
+        values.keySet().forEach(key -> checkKnown(key, "settings"));
+        return new HostSettings(values);
+    }
+
+    /**
+     * Loads the settings the way the hook and the CLI do.
+     *
+     * @param options values given on the command line (FACTS options), which win
+     * @param environment the process environment, for {@code VFIO_TUNE_CONFIG}
+     */
+    public static HostSettings load(Map<String, String> options, Map<String, String> environment) {
+        Map<String, String> merged = new TreeMap<>();
+        String configured = environment.get(CONFIG_ENVIRONMENT_VARIABLE);
+        Path configFile = configured != null && !configured.isEmpty() ? Path.of(configured) : DEFAULT_CONFIG;
+        if (configured != null && !configured.isEmpty() && !Files.isRegularFile(configFile)) {
+            throw configError(configFile, "the file named by " + CONFIG_ENVIRONMENT_VARIABLE + " does not exist");
+        }
+        if (Files.isRegularFile(configFile)) {
+            merged.putAll(readProperties(configFile));
+        }
+        String root = options.getOrDefault(SYSFS_ROOT, merged.getOrDefault(SYSFS_ROOT, "/"));
+        Path fixtureFacts = Path.of(root).resolve("facts.properties");
+        if (!root.equals("/") && Files.isRegularFile(fixtureFacts)) {
+            merged.putAll(readProperties(fixtureFacts));
+        }
+        options.keySet().forEach(key -> checkKnown(key, "options"));
+        merged.putAll(options);
+        merged.put(SYSFS_ROOT, root);
+        return new HostSettings(merged);
+    }
+
+    public Optional<String> get(String key) {
+        return Optional.ofNullable(values.get(key));
+    }
+
+    public Path sysfsRoot() {
+        return Path.of(values.getOrDefault(SYSFS_ROOT, "/"));
+    }
+
+    public Map<String, String> asMap() {
+        return values;
+    }
+
+    private static Map<String, String> readProperties(Path file) {
+        Properties properties = new Properties();
+        try (Reader reader = Files.newBufferedReader(file, StandardCharsets.UTF_8)) {
+            properties.load(reader);
+        } catch (IOException | IllegalArgumentException e) {
+            throw configError(file, "cannot be read: " + e.getMessage());
+        }
+        Map<String, String> result = new TreeMap<>();
+        for (String key : properties.stringPropertyNames()) {
+            checkKnownIn(key, file);
+            result.put(key, properties.getProperty(key).trim());
+        }
+        return result;
+    }
+
+    private static void checkKnownIn(String key, Path file) {
+        if (!KNOWN_KEYS.contains(key)) {
+            throw configError(file, "unknown key '" + key + "'; known keys: " + String.join(", ", KNOWN_KEYS.stream().sorted().toList()));
+        }
+    }
+
+    private static void checkKnown(String key, String where) {
+        requireNonNull(key, "key is null");
+        if (!KNOWN_KEYS.contains(key)) {
+            throw new IllegalArgumentException("unknown setting '" + key + "' in " + where);
+        }
+    }
+
+    private static VfioTuneException configError(Path file, String message) {
+        return new VfioTuneException(ExitStatus.USAGE_OR_INTERNAL, Finding.error("CONFIG-INVALID", file.toString(), message));
+    }
+}

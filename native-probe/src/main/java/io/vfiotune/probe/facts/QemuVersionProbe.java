@@ -1,0 +1,104 @@
+package io.vfiotune.probe.facts;
+
+import io.vfiotune.spi.Version;
+
+import java.io.IOException;
+import java.io.InputStream;
+import java.io.Reader;
+import java.io.Writer;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.StandardCopyOption;
+import java.nio.file.attribute.BasicFileAttributes;
+import java.util.Optional;
+import java.util.Properties;
+import java.util.concurrent.TimeUnit;
+
+/**
+ * Runs {@code EMULATOR --version} and caches the answer by the binary's path,
+ * size and mtime, because starting QEMU costs more than the rest of a hook run.
+ */
+public final class QemuVersionProbe {
+    private static final long TIMEOUT_SECONDS = 10;
+    private static final String CACHE_FILE = "qemu-versions.properties";
+
+    private final Optional<Path> cacheDirectory;
+
+    public QemuVersionProbe(Optional<Path> cacheDirectory) {
+        this.cacheDirectory = cacheDirectory;
+    }
+
+    public Version version(Path emulator) {
+        BasicFileAttributes attributes;
+        try {
+            attributes = Files.readAttributes(emulator, BasicFileAttributes.class);
+        } catch (IOException e) {
+            throw new IllegalStateException("emulator " + emulator + " does not exist");
+        }
+        String key = emulator.toAbsolutePath().normalize().toString();
+        String stamp = attributes.size() + ":" + attributes.lastModifiedTime().toMillis();
+        Properties cache = loadCache();
+        String cached = cache.getProperty(key);
+        if (cached != null && cached.startsWith(stamp + ":")) {
+            return Version.parse(cached.substring(stamp.length() + 1));
+        }
+        Version version = run(emulator);
+        cache.setProperty(key, stamp + ":" + version);
+        storeCache(cache);
+        return version;
+    }
+
+    private static Version run(Path emulator) {
+        try {
+            Process process = new ProcessBuilder(emulator.toString(), "--version").redirectErrorStream(true).start();
+            process.getOutputStream().close();
+            byte[] output;
+            try (InputStream in = process.getInputStream()) {
+                output = in.readNBytes(64 * 1024);
+            }
+            if (!process.waitFor(TIMEOUT_SECONDS, TimeUnit.SECONDS)) {
+                process.destroyForcibly();
+                throw new IllegalStateException(emulator + " --version did not finish in " + TIMEOUT_SECONDS + " s");
+            }
+            String text = new String(output, StandardCharsets.UTF_8);
+            int marker = text.indexOf("version");
+            return Version.find(marker >= 0 ? text.substring(marker) : text)
+                    .orElseThrow(() -> new IllegalStateException(emulator + " --version printed no version"));
+        } catch (IOException e) {
+            throw new IllegalStateException("cannot run " + emulator + " --version: " + e.getMessage(), e);
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            throw new IllegalStateException("interrupted while running " + emulator + " --version", e);
+        }
+    }
+
+    private Properties loadCache() {
+        Properties cache = new Properties();
+        cacheDirectory.map(directory -> directory.resolve(CACHE_FILE)).filter(Files::isRegularFile).ifPresent(file -> {
+            try (Reader reader = Files.newBufferedReader(file, StandardCharsets.UTF_8)) {
+                cache.load(reader);
+            } catch (IOException | IllegalArgumentException e) {
+                cache.clear(); // a damaged cache is only a slower run
+            }
+        });
+        return cache;
+    }
+
+    private void storeCache(Properties cache) {
+        if (cacheDirectory.isEmpty()) {
+            return;
+        }
+        try {
+            Path directory = Files.createDirectories(cacheDirectory.get());
+            // Write then rename, so concurrent hook runs never read half a file.
+            Path temporary = Files.createTempFile(directory, CACHE_FILE, ".tmp");
+            try (Writer writer = Files.newBufferedWriter(temporary, StandardCharsets.UTF_8)) {
+                cache.store(writer, "vfio-tune: QEMU versions by path, size and mtime");
+            }
+            Files.move(temporary, directory.resolve(CACHE_FILE), StandardCopyOption.REPLACE_EXISTING, StandardCopyOption.ATOMIC_MOVE);
+        } catch (IOException e) {
+            // Not being able to cache is not an error: the next run asks QEMU again.
+        }
+    }
+}

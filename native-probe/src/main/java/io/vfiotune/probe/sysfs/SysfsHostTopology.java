@@ -1,0 +1,226 @@
+package io.vfiotune.probe.sysfs;
+
+import static java.util.Objects.requireNonNull;
+
+import io.vfiotune.spi.Finding;
+import io.vfiotune.spi.HostFacts;
+import io.vfiotune.spi.HostTopology;
+import io.vfiotune.spi.PciAddress;
+import io.vfiotune.spi.PciBar;
+import io.vfiotune.spi.PciFunction;
+
+import java.io.IOException;
+import java.io.InputStream;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.AccessDeniedException;
+import java.nio.file.Files;
+import java.nio.file.LinkOption;
+import java.nio.file.NoSuchFileException;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import java.util.Optional;
+import java.util.OptionalInt;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.stream.Stream;
+
+/**
+ * Reads PCI functions from sysfs on demand and caches them. Only what a plan
+ * asks for is read, so hosts with thousands of unrelated functions (SR-IOV VFs)
+ * cost no more than small ones.
+ */
+public final class SysfsHostTopology implements HostTopology {
+    private static final int MAX_CONFIG_BYTES = 4096;
+    private static final int MAX_SMALL_FILE_BYTES = 64 * 1024;
+
+    private final SysfsRoot sysfs;
+    private final HostFacts facts;
+    private final Map<PciAddress, Optional<PciFunction>> functions = new ConcurrentHashMap<>();
+
+    public SysfsHostTopology(SysfsRoot sysfs, HostFacts facts) {
+        this.sysfs = requireNonNull(sysfs, "sysfs is null");
+        this.facts = requireNonNull(facts, "facts is null");
+    }
+
+    @Override
+    public Optional<PciFunction> function(PciAddress address) {
+        return functions.computeIfAbsent(address, this::read);
+    }
+
+    @Override
+    public List<PciAddress> iommuGroupMembers(int group) {
+        Path devices = sysfs.iommuGroupDevices(group);
+        if (!Files.isDirectory(devices)) {
+            return List.of();
+        }
+        try (Stream<Path> entries = Files.list(devices)) {
+            return entries.map(path -> path.getFileName().toString()).filter(PciAddress::isCanonical)
+                    .map(PciAddress::parse).sorted().toList();
+        } catch (IOException e) {
+            return List.of();
+        }
+    }
+
+    @Override
+    public HostFacts facts() {
+        return facts;
+    }
+
+    /** Every function the host lists, for {@code probe} without arguments and {@code snapshot}. */
+    public List<PciAddress> listFunctions() {
+        if (!Files.isDirectory(sysfs.pciDevices())) {
+            return List.of();
+        }
+        try (Stream<Path> entries = Files.list(sysfs.pciDevices())) {
+            return entries.map(path -> path.getFileName().toString()).filter(PciAddress::isCanonical)
+                    .map(PciAddress::parse).sorted().toList();
+        } catch (IOException e) {
+            return List.of();
+        }
+    }
+
+    private Optional<PciFunction> read(PciAddress address) {
+        Path directory = sysfs.device(address);
+        if (!Files.exists(directory)) {
+            return Optional.empty();
+        }
+        String subject = address.toString();
+        List<Finding> faults = new ArrayList<>();
+        byte[] config;
+        try {
+            config = readBounded(directory.resolve("config"), MAX_CONFIG_BYTES);
+        } catch (NoSuchFileException e) {
+            faults.add(Finding.error("PROBE-VANISHED", subject, "the device disappeared while it was being read"));
+            config = new byte[0];
+        } catch (AccessDeniedException e) {
+            faults.add(Finding.error("PROBE-UNREADABLE", subject, "config space is not readable (permission denied); run as root"));
+            config = new byte[0];
+        } catch (IOException e) {
+            faults.add(Finding.error("PROBE-UNREADABLE", subject, "config space could not be read: " + e.getClass().getSimpleName()));
+            config = new byte[0];
+        }
+        ConfigSpace decoded = ConfigSpace.decode(config, subject);
+        if (config.length > 0) {
+            faults.addAll(decoded.faults());
+        }
+        Optional<List<BarDecoder.ResourceLine>> resource = readResource(directory, subject, faults);
+        List<PciBar> bars = config.length >= 0x40 ? BarDecoder.decode(decoded, resource) : List.of();
+        OptionalInt group = readIommuGroup(directory, subject, faults);
+        return Optional.of(new PciFunction(address, decoded.vendorId(), decoded.deviceId(), decoded.classCode(),
+                readNumaNode(directory, subject, faults), group, readLinkName(directory.resolve("driver")), bars,
+                decoded.capabilities(), decoded.msix(), decoded.portType(), decoded.acs(), upstream(address, faults),
+                config.length, faults));
+    }
+
+    private Optional<List<BarDecoder.ResourceLine>> readResource(Path directory, String subject, List<Finding> faults) {
+        Optional<String> text = readText(directory.resolve("resource"));
+        if (text.isEmpty()) {
+            faults.add(Finding.warning("PROBE-NO-RESOURCE", subject, "sysfs 'resource' is missing or unreadable; BAR sizes are unknown"));
+            return Optional.empty();
+        }
+        List<BarDecoder.ResourceLine> lines = new ArrayList<>();
+        for (String line : text.get().split("\n")) {
+            String[] fields = line.trim().split("\\s+");
+            if (fields.length != 3) {
+                continue;
+            }
+            try {
+                lines.add(new BarDecoder.ResourceLine(parseHex(fields[0]), parseHex(fields[1]), parseHex(fields[2])));
+            } catch (NumberFormatException e) {
+                faults.add(Finding.warning("PROBE-BAD-RESOURCE", subject, "sysfs 'resource' has an unparsable line; BAR sizes are unknown"));
+                return Optional.empty();
+            }
+        }
+        return Optional.of(lines);
+    }
+
+    private OptionalInt readIommuGroup(Path directory, String subject, List<Finding> faults) {
+        Path link = directory.resolve("iommu_group");
+        if (!Files.isSymbolicLink(link)) {
+            faults.add(Finding.warning("PROBE-NO-IOMMU-GROUP", subject, "the device has no IOMMU group: the IOMMU is off or the device is not isolated"));
+            return OptionalInt.empty();
+        }
+        if (!Files.exists(link)) {
+            faults.add(Finding.warning("PROBE-DANGLING-LINK", subject, "the iommu_group link points nowhere"));
+            return OptionalInt.empty();
+        }
+        try {
+            return OptionalInt.of(Integer.parseInt(link.toRealPath().getFileName().toString()));
+        } catch (IOException | NumberFormatException e) {
+            faults.add(Finding.warning("PROBE-DANGLING-LINK", subject, "the iommu_group link does not name a group number"));
+            return OptionalInt.empty();
+        }
+    }
+
+    private static OptionalInt readNumaNode(Path directory, String subject, List<Finding> faults) {
+        Optional<String> text = readText(directory.resolve("numa_node"));
+        if (text.isEmpty()) {
+            faults.add(Finding.warning("PROBE-NO-NUMA-NODE", subject, "sysfs 'numa_node' is missing or unreadable"));
+            return OptionalInt.empty();
+        }
+        try {
+            int node = Integer.parseInt(text.get().trim());
+            return node >= 0 ? OptionalInt.of(node) : OptionalInt.empty();
+        } catch (NumberFormatException e) {
+            faults.add(Finding.warning("PROBE-NO-NUMA-NODE", subject, "sysfs 'numa_node' is not a number"));
+            return OptionalInt.empty();
+        }
+    }
+
+    /** The bridges above the function, nearest first, from the real path of its sysfs link. */
+    private List<PciAddress> upstream(PciAddress address, List<Finding> faults) {
+        Path realPath;
+        Path realRoot;
+        try {
+            realPath = sysfs.device(address).toRealPath();
+            realRoot = sysfs.root().toRealPath();
+        } catch (IOException e) {
+            faults.add(Finding.warning("PROBE-DANGLING-LINK", address.toString(), "the sysfs device link cannot be resolved"));
+            return List.of();
+        }
+        if (!realPath.startsWith(realRoot)) {
+            faults.add(Finding.warning("PROBE-OUTSIDE-ROOT", address.toString(), "the sysfs device link leaves the sysfs root; parents ignored"));
+            return List.of();
+        }
+        List<PciAddress> parents = new ArrayList<>();
+        for (Path part : realRoot.relativize(realPath.getParent())) {
+            String name = part.toString();
+            if (PciAddress.isCanonical(name)) {
+                parents.add(0, PciAddress.parse(name));
+            }
+        }
+        return List.copyOf(parents);
+    }
+
+    private static Optional<String> readLinkName(Path link) {
+        try {
+            return Files.isSymbolicLink(link) ? Optional.of(Files.readSymbolicLink(link).getFileName().toString()) : Optional.empty();
+        } catch (IOException e) {
+            return Optional.empty();
+        }
+    }
+
+    private static Optional<String> readText(Path file) {
+        try {
+            return Optional.of(new String(readBounded(file, MAX_SMALL_FILE_BYTES), StandardCharsets.US_ASCII));
+        } catch (IOException e) {
+            return Optional.empty();
+        }
+    }
+
+    /** Reads at most {@code limit} bytes; sysfs files report size 4096 whatever they hold, so never trust the size. */
+    static byte[] readBounded(Path file, int limit) throws IOException {
+        if (!Files.isRegularFile(file, LinkOption.NOFOLLOW_LINKS) && !Files.isRegularFile(file)) {
+            throw new NoSuchFileException(file.toString());
+        }
+        try (InputStream in = Files.newInputStream(file)) {
+            return in.readNBytes(limit);
+        }
+    }
+
+    private static long parseHex(String text) {
+        String digits = text.startsWith("0x") || text.startsWith("0X") ? text.substring(2) : text;
+        return Long.parseUnsignedLong(digits, 16);
+    }
+}

@@ -1,0 +1,38 @@
+package io.vfiotune.probe.sysfs;
+
+import static java.util.Objects.requireNonNull;
+
+import io.vfiotune.spi.PciAddress;
+
+import java.nio.file.Path;
+
+/**
+ * Where sysfs lives: {@code /} on a real host, a fixture directory in tests and
+ * for {@code --sysfs-root}. Every path the probe opens is built here from a
+ * validated {@link PciAddress} or group number, never from raw strings.
+ */
+public record SysfsRoot(Path root) {
+    public SysfsRoot {
+        requireNonNull(root, "root is null");
+        root = root.toAbsolutePath().normalize();
+    }
+
+    public Path pciDevices() {
+        return root.resolve("sys/bus/pci/devices");
+    }
+
+    public Path device(PciAddress address) {
+        return pciDevices().resolve(address.toString());
+    }
+
+    public Path iommuGroupDevices(int group) {
+        if (group < 0) {
+            throw new IllegalArgumentException("negative IOMMU group");
+        }
+        return root.resolve("sys/kernel/iommu_groups").resolve(Integer.toString(group)).resolve("devices");
+    }
+
+    public Path facts() {
+        return root.resolve("facts.properties");
+    }
+}

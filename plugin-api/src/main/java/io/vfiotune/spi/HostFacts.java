@@ -1,0 +1,22 @@
+package io.vfiotune.spi;
+
+import java.util.Optional;
+
+/**
+ * Facts about the host that are not PCI topology. Implementations resolve
+ * each one lazily, so a plan that needs no version never asks libvirt or
+ * runs QEMU.
+ */
+public interface HostFacts {
+    /** Kernel architecture, as {@code uname -m} prints it. */
+    String architecture();
+
+    /** Host page size in bytes ({@code sysconf(_SC_PAGESIZE)}). */
+    long pageSize();
+
+    /** The libvirt library version ({@code virGetVersion}). */
+    Version libvirtVersion();
+
+    /** The QEMU version of the given emulator binary, or of the pinned version when one is configured. */
+    Version qemuVersion(Optional<String> emulator);
+}

@@ -1,0 +1,18 @@
+package io.vfiotune.spi;
+
+import java.util.List;
+import java.util.Optional;
+
+/**
+ * The host as vfio-tune sees it. Implementations read lazily: asking for a
+ * function reads that function, its parents and its group, nothing else.
+ */
+public interface HostTopology {
+    /** The function at {@code address}, or empty when the host has no such device. */
+    Optional<PciFunction> function(PciAddress address);
+
+    /** Members of an IOMMU group, sorted. Empty when the host has no such group. */
+    List<PciAddress> iommuGroupMembers(int group);
+
+    HostFacts facts();
+}

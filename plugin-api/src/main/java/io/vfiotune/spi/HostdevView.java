@@ -1,0 +1,14 @@
+package io.vfiotune.spi;
+
+import java.util.Optional;
+
+/**
+ * A PCI {@code <hostdev>} of the domain.
+ *
+ * @param source the host function it passes through
+ * @param alias the user alias ({@code ua-...}) when the definition has one
+ * @param managed whether libvirt binds it to vfio-pci itself
+ * @param guestAddress the guest address when the definition pins one
+ */
+public record HostdevView(PciAddress source, Optional<String> alias, boolean managed, Optional<GuestPciAddress> guestAddress) {
+}

@@ -1,0 +1,58 @@
+package io.vfiotune.spi;
+
+import java.util.List;
+import java.util.Optional;
+import java.util.OptionalInt;
+
+/**
+ * Everything the probe learned about one host PCI function. Fields the host
+ * did not tell are empty; what went wrong while reading is in {@link #faults()}.
+ *
+ * @param upstream the bridges above this function, nearest first
+ * @param configBytes how many bytes of config space could be read (64 for non-root, 256 or 4096)
+ */
+public record PciFunction(
+        PciAddress address,
+        int vendorId,
+        int deviceId,
+        int classCode,
+        OptionalInt numaNode,
+        OptionalInt iommuGroup,
+        Optional<String> driver,
+        List<PciBar> bars,
+        List<PciCapability> capabilities,
+        Optional<MsixLayout> msix,
+        Optional<PciePortType> portType,
+        Optional<AcsControl> acs,
+        List<PciAddress> upstream,
+        int configBytes,
+        List<Finding> faults) {
+
+    public static final int VENDOR_NVIDIA = 0x10de;
+    public static final int VENDOR_INTEL = 0x8086;
+
+    public PciFunction {
+        bars = List.copyOf(bars);
+        capabilities = List.copyOf(capabilities);
+        upstream = List.copyOf(upstream);
+        faults = List.copyOf(faults);
+    }
+
+    /** Config byte 0x0B. */
+    public int baseClass() {
+        return (classCode >> 16) & 0xff;
+    }
+
+    public Optional<PciBar> bar(int index) {
+        return bars.stream().filter(bar -> bar.index() == index).findFirst();
+    }
+
+    public Optional<PciCapability> capability(int id, boolean extended) {
+        return capabilities.stream().filter(cap -> cap.id() == id && cap.extended() == extended).findFirst();
+    }
+
+    /** True when no capability overlaps the 8 bytes at {@code offset}, where QEMU would put the clique capability. */
+    public boolean isConfigRangeFree(int offset, int size) {
+        return configBytes >= 0x100 && capabilities.stream().noneMatch(cap -> !cap.extended() && cap.overlaps(offset, size));
+    }
+}

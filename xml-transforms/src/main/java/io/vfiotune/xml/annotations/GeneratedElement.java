@@ -1,0 +1,61 @@
+package io.vfiotune.xml.annotations;
+
+import jakarta.xml.bind.annotation.XmlAccessType;
+import jakarta.xml.bind.annotation.XmlAccessorType;
+import jakarta.xml.bind.annotation.XmlAttribute;
+import jakarta.xml.bind.annotation.XmlElement;
+import jakarta.xml.bind.annotation.XmlElements;
+
+import java.util.ArrayList;
+import java.util.List;
+
+/** {@code <vt:generated>}: vfio-tune's record of its own output. */
+@XmlAccessorType(XmlAccessType.FIELD)
+public class GeneratedElement {
+    @XmlElements({
+        @XmlElement(name = "alias", type = Item.Alias.class),
+        @XmlElement(name = "property", type = Item.Property.class),
+        @XmlElement(name = "set", type = Item.SetArgument.class),
+        @XmlElement(name = "container", type = Item.Container.class)
+    })
+    List<Item> items = new ArrayList<>();
+
+    public List<Item> items() {
+        return items;
+    }
+
+    @XmlAccessorType(XmlAccessType.FIELD)
+    public abstract static class Item {
+        /** An alias vfio-tune gave a hostdev that had none. */
+        public static class Alias extends Item {
+            @XmlAttribute(name = "host")
+            public String host;
+            @XmlAttribute(name = "name")
+            public String name;
+        }
+
+        /** A {@code <qemu:property>} under {@code <qemu:override>}. */
+        public static class Property extends Item {
+            @XmlAttribute(name = "alias")
+            public String alias;
+            @XmlAttribute(name = "name")
+            public String name;
+        }
+
+        /** A {@code -set device.ALIAS.NAME=...} pair in {@code <qemu:commandline>}. */
+        public static class SetArgument extends Item {
+            @XmlAttribute(name = "alias")
+            public String alias;
+            @XmlAttribute(name = "name")
+            public String name;
+        }
+
+        /** A qemu: container element vfio-tune created; removed again when it is left empty. */
+        public static class Container extends Item {
+            @XmlAttribute(name = "kind")
+            public String kind;
+            @XmlAttribute(name = "alias")
+            public String alias;
+        }
+    }
+}

@@ -1,0 +1,165 @@
+package io.vfiotune.xml.engine;
+
+import static java.util.Objects.requireNonNull;
+
+import io.vfiotune.spi.DomainEdit;
+import io.vfiotune.spi.DomainTransform;
+import io.vfiotune.spi.ExitStatus;
+import io.vfiotune.spi.Finding;
+import io.vfiotune.spi.HostTopology;
+import io.vfiotune.spi.HostdevView;
+import io.vfiotune.spi.Severity;
+import io.vfiotune.spi.TransformResult;
+import io.vfiotune.spi.TuneAnnotations;
+import io.vfiotune.spi.VfioTuneException;
+import io.vfiotune.xml.annotations.AnnotationBinder;
+import io.vfiotune.xml.annotations.AnnotationNamespace;
+import io.vfiotune.xml.annotations.BoundAnnotations;
+import io.vfiotune.xml.annotations.GeneratedElement.Item;
+import io.vfiotune.xml.tree.LosslessXmlParser;
+import io.vfiotune.xml.tree.XmlDocument;
+import io.vfiotune.xml.tree.XmlElement;
+import jakarta.inject.Inject;
+
+import java.nio.charset.StandardCharsets;
+import java.util.ArrayList;
+import java.util.Comparator;
+import java.util.List;
+import java.util.Optional;
+import java.util.Set;
+import java.util.stream.Collectors;
+
+/**
+ * Plans one domain: parse losslessly, take back what vfio-tune generated last
+ * time, let every transform plan against the host, and apply the edits only
+ * if none refused. A domain without {@code <vt:tune>} is returned as the very
+ * bytes it came in as.
+ */
+public final class DomainPlanner {
+    private final List<DomainTransform> transforms;
+    private final AnnotationBinder binder;
+
+    @Inject
+    public DomainPlanner(Set<DomainTransform> transforms, AnnotationBinder binder) {
+        requireNonNull(transforms, "transforms is null");
+        this.transforms = transforms.stream().sorted(Comparator.comparingInt(DomainTransform::order).thenComparing(DomainTransform::name)).toList();
+        this.binder = requireNonNull(binder, "binder is null");
+    }
+
+    public List<DomainTransform> transforms() {
+        return transforms;
+    }
+
+    /**
+     * @throws VfioTuneException for input that is not a readable domain (exit 1) or invalid annotations (exit 2)
+     */
+    public PlanResult plan(byte[] input, HostTopology host) {
+        String text = SecureXmlReader.checkedText(input, "input");
+        if (!text.contains(AnnotationNamespace.URI)) {
+            // Not even the namespace: nothing can be annotated, so nothing is parsed further.
+            return unchanged(input, false, "");
+        }
+        XmlDocument document;
+        try {
+            document = LosslessXmlParser.parse(text);
+        } catch (IllegalArgumentException e) {
+            throw SecureXmlReader.refuse("XML-MALFORMED", "input", e.getMessage());
+        }
+        XmlElement root = document.root();
+        if (!root.localName().equals("domain") || !root.namespaceUri().isEmpty()) {
+            throw SecureXmlReader.refuse("XML-NOT-DOMAIN", "<" + root.name() + ">", "the document is not a libvirt <domain> definition");
+        }
+        List<XmlElement> tunes = DomainXml.child(root, "metadata")
+                .map(metadata -> metadata.childElements(AnnotationNamespace.URI, "tune")).orElse(List.of());
+        String name = DomainXml.child(root, "name").map(XmlElement::text).map(String::trim).orElse("");
+        if (tunes.isEmpty()) {
+            return unchanged(input, false, name);
+        }
+        if (tunes.size() > 1) {
+            throw new VfioTuneException(ExitStatus.REFUSED, Finding.error("ANN-DUPLICATE", "vt:tune",
+                    "the domain has " + tunes.size() + " <vt:tune> elements in <metadata>; keep exactly one"));
+        }
+        XmlElement tune = tunes.get(0);
+        BoundAnnotations bound = binder.bind(tune.toStandaloneXml());
+        DomainXml domain = new DomainXml(root, bound.annotations());
+        QemuNamespaceEditor editor = new QemuNamespaceEditor(domain);
+        editor.revert(bound.generated());
+        tune.firstChild(AnnotationNamespace.URI, "generated").ifPresent(tune::removeChild);
+
+        List<Finding> findings = new ArrayList<>(checkAnnotatedHostdevs(domain));
+        List<DomainEdit> edits = new ArrayList<>();
+        for (DomainTransform transform : transforms) {
+            TransformResult result = transform.plan(domain, host);
+            edits.addAll(result.edits());
+            findings.addAll(result.findings());
+        }
+        if (findings.stream().anyMatch(finding -> finding.severity() == Severity.ERROR)) {
+            return new PlanResult(Optional.empty(), false, true, name, edits, findings);
+        }
+        List<DomainEdit.SetDeviceProperty> properties = edits.stream().filter(DomainEdit.SetDeviceProperty.class::isInstance)
+                .map(DomainEdit.SetDeviceProperty.class::cast).toList();
+        if (!properties.isEmpty()) {
+            Optional<OutputForm> form = chooseForm(domain, host, findings);
+            if (form.isEmpty()) {
+                return new PlanResult(Optional.empty(), false, true, name, edits, findings);
+            }
+            properties.forEach(edit -> editor.setProperty(edit, form.get()));
+            findings.addAll(editor.findings());
+        }
+        writeRecord(tune, editor.record());
+        String output = document.serialize();
+        if (output.equals(text)) {
+            return new PlanResult(Optional.of(input), false, true, name, edits, findings);
+        }
+        return new PlanResult(Optional.of(output.getBytes(StandardCharsets.UTF_8)), true, true, name, edits, findings);
+    }
+
+    private static PlanResult unchanged(byte[] input, boolean annotated, String name) {
+        return new PlanResult(Optional.of(input), false, annotated, name, List.of(), List.of());
+    }
+
+    /** A per-device annotation for a device the domain does not pass through is a mistake worth refusing. */
+    private static List<Finding> checkAnnotatedHostdevs(DomainXml domain) {
+        Set<io.vfiotune.spi.PciAddress> present = domain.pciHostdevs().stream().map(HostdevView::source).collect(Collectors.toSet());
+        List<Finding> findings = new ArrayList<>();
+        for (TuneAnnotations.HostdevAnnotation annotation : domain.annotations().hostdevs()) {
+            if (!present.contains(annotation.host())) {
+                findings.add(Finding.error("ANN-UNKNOWN-HOSTDEV", annotation.host().toString(),
+                        "vt:hostdev names a device the domain has no PCI <hostdev> for; add the hostdev or remove the annotation"));
+            }
+        }
+        return findings;
+    }
+
+    private static Optional<OutputForm> chooseForm(DomainXml domain, HostTopology host, List<Finding> findings) {
+        io.vfiotune.spi.Version libvirt = host.facts().libvirtVersion();
+        io.vfiotune.spi.Version qemu = host.facts().qemuVersion(domain.emulator());
+        Optional<OutputForm> form = OutputForm.choose(libvirt, qemu);
+        if (form.isEmpty()) {
+            findings.add(Finding.error("OUTPUT-UNSUPPORTED", "domain " + domain.name(), "libvirt " + libvirt + " with QEMU " + qemu
+                    + " has no working way to set device properties: <qemu:override> needs libvirt >= 8.2, and -set stopped working with QEMU >= 6.2; upgrade libvirt to 8.2 or later"));
+        }
+        return form;
+    }
+
+    /** Replaces the record with what this plan generated; no record at all when it generated nothing. */
+    private static void writeRecord(XmlElement tune, List<Item> items) {
+        if (items.isEmpty()) {
+            return;
+        }
+        String prefix = tune.prefix().isEmpty() ? "" : tune.prefix() + ":";
+        XmlElement generated = tune.appendChild(XmlElement.create(prefix + "generated"));
+        for (Item item : items) {
+            if (item instanceof Item.Alias alias) {
+                generated.appendChild(XmlElement.create(prefix + "alias", "host", alias.host, "name", alias.name));
+            } else if (item instanceof Item.Property property) {
+                generated.appendChild(XmlElement.create(prefix + "property", "alias", property.alias, "name", property.name));
+            } else if (item instanceof Item.SetArgument set) {
+                generated.appendChild(XmlElement.create(prefix + "set", "alias", set.alias, "name", set.name));
+            } else if (item instanceof Item.Container container) {
+                generated.appendChild(container.alias == null ? XmlElement.create(prefix + "container", "kind", container.kind)
+                        : XmlElement.create(prefix + "container", "kind", container.kind, "alias", container.alias));
+            }
+        }
+    }
+}

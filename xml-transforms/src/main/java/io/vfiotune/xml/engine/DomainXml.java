@@ -1,0 +1,124 @@
+package io.vfiotune.xml.engine;
+
+import io.vfiotune.spi.DomainView;
+import io.vfiotune.spi.GuestPciAddress;
+import io.vfiotune.spi.HostdevView;
+import io.vfiotune.spi.PciAddress;
+import io.vfiotune.spi.TuneAnnotations;
+import io.vfiotune.xml.tree.XmlElement;
+
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Optional;
+
+/** The {@link DomainView} of a lossless tree; also finds the elements the engine edits. */
+final class DomainXml implements DomainView {
+    private final XmlElement domain;
+    private final TuneAnnotations annotations;
+
+    DomainXml(XmlElement domain, TuneAnnotations annotations) {
+        this.domain = domain;
+        this.annotations = annotations;
+    }
+
+    @Override
+    public String name() {
+        return child(domain, "name").map(XmlElement::text).map(String::trim).orElse("");
+    }
+
+    @Override
+    public Optional<String> architecture() {
+        return osType().flatMap(type -> type.attribute("arch"));
+    }
+
+    @Override
+    public Optional<String> machine() {
+        return osType().flatMap(type -> type.attribute("machine"));
+    }
+
+    @Override
+    public Optional<String> emulator() {
+        return child(domain, "devices").flatMap(devices -> child(devices, "emulator")).map(XmlElement::text).map(String::trim);
+    }
+
+    @Override
+    public List<HostdevView> pciHostdevs() {
+        List<HostdevView> hostdevs = new ArrayList<>();
+        for (XmlElement hostdev : hostdevElements()) {
+            Optional<PciAddress> source = sourceAddress(hostdev);
+            if (source.isEmpty()) {
+                continue;
+            }
+            Optional<String> alias = child(hostdev, "alias").flatMap(element -> element.attribute("name"));
+            Optional<GuestPciAddress> guest = child(hostdev, "address").filter(address -> "pci".equals(address.attribute("type").orElse("")))
+                    .map(address -> new GuestPciAddress(number(address, "domain"), number(address, "bus"), number(address, "slot"), number(address, "function")));
+            hostdevs.add(new HostdevView(source.get(), alias, "yes".equals(hostdev.attribute("managed").orElse("")), guest));
+        }
+        return List.copyOf(hostdevs);
+    }
+
+    @Override
+    public List<Integer> numaCells() {
+        List<Integer> cells = new ArrayList<>();
+        child(domain, "cpu").flatMap(cpu -> child(cpu, "numa")).ifPresent(numa -> {
+            for (XmlElement cell : numa.childElements("", "cell")) {
+                cell.attribute("id").ifPresent(id -> {
+                    try {
+                        cells.add(Integer.parseInt(id.trim()));
+                    } catch (NumberFormatException e) {
+                        // libvirt rejects such a cell itself
+                    }
+                });
+            }
+        });
+        return List.copyOf(cells);
+    }
+
+    @Override
+    public TuneAnnotations annotations() {
+        return annotations;
+    }
+
+    XmlElement domainElement() {
+        return domain;
+    }
+
+    /** The {@code <hostdev>} element whose source is {@code host}. */
+    Optional<XmlElement> hostdevElement(PciAddress host) {
+        return hostdevElements().stream().filter(hostdev -> sourceAddress(hostdev).filter(host::equals).isPresent()).findFirst();
+    }
+
+    private List<XmlElement> hostdevElements() {
+        return child(domain, "devices").map(devices -> devices.childElements("", "hostdev").stream()
+                .filter(hostdev -> "subsystem".equals(hostdev.attribute("mode").orElse("subsystem")) && "pci".equals(hostdev.attribute("type").orElse("")))
+                .toList()).orElse(List.of());
+    }
+
+    private static Optional<PciAddress> sourceAddress(XmlElement hostdev) {
+        return child(hostdev, "source").flatMap(source -> child(source, "address")).flatMap(address -> {
+            try {
+                return Optional.of(new PciAddress(number(address, "domain"), number(address, "bus"), number(address, "slot"), number(address, "function")));
+            } catch (IllegalArgumentException e) {
+                return Optional.empty();
+            }
+        });
+    }
+
+    private Optional<XmlElement> osType() {
+        return child(domain, "os").flatMap(os -> child(os, "type"));
+    }
+
+    static Optional<XmlElement> child(XmlElement parent, String localName) {
+        return parent.firstChild("", localName);
+    }
+
+    /** libvirt accepts hex with 0x and plain decimal for address parts; an absent domain means 0. */
+    private static int number(XmlElement address, String attribute) {
+        String text = address.attribute(attribute).orElse("0").trim();
+        try {
+            return text.startsWith("0x") || text.startsWith("0X") ? Integer.parseInt(text.substring(2), 16) : Integer.parseInt(text);
+        } catch (NumberFormatException e) {
+            return -1;
+        }
+    }
+}

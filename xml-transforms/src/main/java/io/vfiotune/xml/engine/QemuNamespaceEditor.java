@@ -1,0 +1,237 @@
+package io.vfiotune.xml.engine;
+
+import io.vfiotune.spi.DomainEdit.SetDeviceProperty;
+import io.vfiotune.spi.Finding;
+import io.vfiotune.xml.annotations.GeneratedElement.Item;
+import io.vfiotune.xml.tree.XmlElement;
+
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Optional;
+
+/**
+ * Writes and removes vfio-tune's device properties in the {@code qemu:}
+ * namespace. Everything it creates is recorded, so a re-plan can take exactly
+ * that back out; what the user wrote there is never touched and always wins.
+ */
+final class QemuNamespaceEditor {
+    static final String QEMU_NAMESPACE = "http://libvirt.org/schemas/domain/qemu/1.0";
+    static final String KIND_OVERRIDE = "override";
+    static final String KIND_DEVICE = "device";
+    static final String KIND_FRONTEND = "frontend";
+    static final String KIND_COMMANDLINE = "commandline";
+
+    private final DomainXml domain;
+    private final XmlElement root;
+    private final List<Item> record = new ArrayList<>();
+    private final List<Finding> findings = new ArrayList<>();
+
+    QemuNamespaceEditor(DomainXml domain) {
+        this.domain = domain;
+        this.root = domain.domainElement();
+    }
+
+    List<Item> record() {
+        return List.copyOf(record);
+    }
+
+    List<Finding> findings() {
+        return List.copyOf(findings);
+    }
+
+    /** Removes what an earlier plan recorded, leaving the definition as the user wrote it. */
+    void revert(List<Item> previous) {
+        for (Item item : previous) {
+            if (item instanceof Item.Property property) {
+                frontend(property.alias).flatMap(frontend -> frontend.childElements(QEMU_NAMESPACE, "property").stream()
+                        .filter(element -> property.name.equals(element.attribute("name").orElse(""))).findFirst())
+                        .ifPresent(element -> element.parent().removeChild(element));
+            } else if (item instanceof Item.SetArgument set) {
+                commandline().ifPresent(commandline -> removeSetPair(commandline, set.alias, set.name));
+            }
+        }
+        for (Item item : previous) {
+            if (item instanceof Item.Container container && container.kind.equals(KIND_FRONTEND)) {
+                frontend(container.alias).ifPresent(QemuNamespaceEditor::removeIfEmpty);
+            }
+        }
+        for (Item item : previous) {
+            if (item instanceof Item.Container container && container.kind.equals(KIND_DEVICE)) {
+                device(container.alias).ifPresent(QemuNamespaceEditor::removeIfEmpty);
+            }
+        }
+        for (Item item : previous) {
+            if (item instanceof Item.Container container) {
+                if (container.kind.equals(KIND_OVERRIDE)) {
+                    override().ifPresent(QemuNamespaceEditor::removeIfEmpty);
+                } else if (container.kind.equals(KIND_COMMANDLINE)) {
+                    commandline().ifPresent(QemuNamespaceEditor::removeIfEmpty);
+                }
+            } else if (item instanceof Item.Alias alias) {
+                revertAlias(alias);
+            }
+        }
+    }
+
+    /** Sets one property in the chosen form; a property the user already set wins, with a warning. */
+    void setProperty(SetDeviceProperty edit, OutputForm form) {
+        XmlElement hostdev = domain.hostdevElement(edit.hostdev()).orElseThrow(() -> new IllegalStateException("no hostdev " + edit.hostdev()));
+        String alias = ensureAlias(hostdev, edit);
+        if (form == OutputForm.OVERRIDE) {
+            setOverride(alias, edit);
+        } else {
+            setCommandline(alias, edit);
+        }
+    }
+
+    private String ensureAlias(XmlElement hostdev, SetDeviceProperty edit) {
+        Optional<XmlElement> existing = DomainXml.child(hostdev, "alias");
+        Optional<String> name = existing.flatMap(element -> element.attribute("name"));
+        if (name.isPresent() && name.get().startsWith("ua-")) {
+            return name.get();
+        }
+        String generated = edit.hostdev().generatedAlias();
+        if (existing.isPresent()) {
+            // An automatic alias (hostdev0) is reassigned by libvirt at every start; only ua- aliases are stable.
+            existing.get().setAttribute("name", generated);
+        } else {
+            insertAlias(hostdev, XmlElement.create("alias", "name", generated));
+        }
+        if (record.stream().noneMatch(item -> item instanceof Item.Alias known && known.name.equals(generated))) {
+            Item.Alias item = new Item.Alias();
+            item.host = edit.hostdev().toString();
+            item.name = generated;
+            record.add(item);
+        }
+        return generated;
+    }
+
+    /** libvirt accepts {@code <alias>} anywhere in a hostdev; appending keeps the user's elements where they were. */
+    private static void insertAlias(XmlElement hostdev, XmlElement alias) {
+        hostdev.appendChild(alias);
+    }
+
+    private void revertAlias(Item.Alias alias) {
+        try {
+            io.vfiotune.spi.PciAddress host = io.vfiotune.spi.PciAddress.parse(alias.host);
+            domain.hostdevElement(host).flatMap(hostdev -> DomainXml.child(hostdev, "alias"))
+                    .filter(element -> alias.name.equals(element.attribute("name").orElse("")))
+                    .ifPresent(element -> element.parent().removeChild(element));
+        } catch (IllegalArgumentException e) {
+            // The schema already checked the address; nothing to revert otherwise.
+        }
+    }
+
+    private void setOverride(String alias, SetDeviceProperty edit) {
+        Optional<XmlElement> userProperty = frontend(alias).flatMap(frontend -> frontend.childElements(QEMU_NAMESPACE, "property").stream()
+                .filter(element -> edit.property().equals(element.attribute("name").orElse(""))).findFirst());
+        if (userProperty.isPresent()) {
+            conflict(edit, alias, userProperty.get().attribute("value").orElse(""));
+            return;
+        }
+        XmlElement override = override().orElseGet(() -> {
+            container(KIND_OVERRIDE, null);
+            return root.appendChild(qemuElement(root, "override"));
+        });
+        XmlElement device = device(alias).orElseGet(() -> {
+            container(KIND_DEVICE, alias);
+            return override.appendChild(qemuElement(override, "device", "alias", alias));
+        });
+        XmlElement frontend = device.firstChild(QEMU_NAMESPACE, "frontend").orElseGet(() -> {
+            container(KIND_FRONTEND, alias);
+            return device.appendChild(qemuElement(device, "frontend"));
+        });
+        frontend.appendChild(qemuElement(frontend, "property", "name", edit.property(), "type", edit.type().xmlName(), "value", edit.value()));
+        Item.Property item = new Item.Property();
+        item.alias = alias;
+        item.name = edit.property();
+        record.add(item);
+    }
+
+    private void setCommandline(String alias, SetDeviceProperty edit) {
+        String prefix = "device." + alias + "." + edit.property() + "=";
+        Optional<XmlElement> commandline = commandline();
+        if (commandline.isPresent()) {
+            for (XmlElement argument : commandline.get().childElements(QEMU_NAMESPACE, "arg")) {
+                String value = argument.attribute("value").orElse("");
+                if (value.startsWith(prefix)) {
+                    conflict(edit, alias, value.substring(prefix.length()));
+                    return;
+                }
+            }
+        }
+        XmlElement target = commandline.orElseGet(() -> {
+            container(KIND_COMMANDLINE, null);
+            return root.appendChild(qemuElement(root, "commandline"));
+        });
+        target.appendChild(qemuElement(target, "arg", "value", "-set"));
+        target.appendChild(qemuElement(target, "arg", "value", prefix + edit.value()));
+        Item.SetArgument item = new Item.SetArgument();
+        item.alias = alias;
+        item.name = edit.property();
+        record.add(item);
+    }
+
+    private void conflict(SetDeviceProperty edit, String alias, String userValue) {
+        findings.add(Finding.warning("OVERRIDE-CONFLICT", edit.subject(), "the definition already sets " + edit.property() + "=" + userValue
+                + " on " + alias + "; keeping the user's value instead of the planned " + edit.value()));
+    }
+
+    private void container(String kind, String alias) {
+        Item.Container item = new Item.Container();
+        item.kind = kind;
+        item.alias = alias;
+        record.add(item);
+    }
+
+    private Optional<XmlElement> override() {
+        return root.firstChild(QEMU_NAMESPACE, "override");
+    }
+
+    private Optional<XmlElement> device(String alias) {
+        return override().flatMap(override -> override.childElements(QEMU_NAMESPACE, "device").stream()
+                .filter(device -> alias.equals(device.attribute("alias").orElse(""))).findFirst());
+    }
+
+    private Optional<XmlElement> frontend(String alias) {
+        return device(alias).flatMap(device -> device.firstChild(QEMU_NAMESPACE, "frontend"));
+    }
+
+    private Optional<XmlElement> commandline() {
+        return root.firstChild(QEMU_NAMESPACE, "commandline");
+    }
+
+    private static void removeSetPair(XmlElement commandline, String alias, String property) {
+        List<XmlElement> arguments = commandline.childElements(QEMU_NAMESPACE, "arg");
+        String prefix = "device." + alias + "." + property + "=";
+        for (int i = 1; i < arguments.size(); i++) {
+            if ("-set".equals(arguments.get(i - 1).attribute("value").orElse("")) && arguments.get(i).attribute("value").orElse("").startsWith(prefix)) {
+                commandline.removeChild(arguments.get(i));
+                commandline.removeChild(arguments.get(i - 1));
+                return;
+            }
+        }
+    }
+
+    private static void removeIfEmpty(XmlElement element) {
+        if (element.isEmptyOfContent() && element.parent() != null) {
+            element.parent().removeChild(element);
+        }
+    }
+
+    /**
+     * A qemu: element using the prefix already bound in scope; when none is, the
+     * element declares the namespace itself (libvirt moves it to the root on define).
+     */
+    private static XmlElement qemuElement(XmlElement scope, String localName, String... attributes) {
+        Optional<String> prefix = scope.prefixFor(QEMU_NAMESPACE);
+        if (prefix.isPresent()) {
+            return XmlElement.create(prefix.get() + ":" + localName, attributes);
+        }
+        String[] withDeclaration = new String[attributes.length + 2];
+        withDeclaration[0] = "xmlns:qemu";
+        withDeclaration[1] = QEMU_NAMESPACE;
+        System.arraycopy(attributes, 0, withDeclaration, 2, attributes.length);
+        return XmlElement.create("qemu:" + localName, withDeclaration);
+    }
+}

@@ -1,0 +1,66 @@
+package io.vfiotune.xml.tree;
+
+/** Escaping for the five predefined entities and character references; no DTD entities exist here. */
+final class XmlEscaping {
+    private XmlEscaping() {
+    }
+
+    static String decode(String raw) {
+        if (raw.indexOf('&') < 0) {
+            return raw;
+        }
+        StringBuilder out = new StringBuilder(raw.length());
+        int i = 0;
+        while (i < raw.length()) {
+            char c = raw.charAt(i);
+            int end = c == '&' ? raw.indexOf(';', i) : -1;
+            if (end < 0) {
+                out.append(c);
+                i++;
+                continue;
+            }
+            String entity = raw.substring(i + 1, end);
+            switch (entity) {
+                case "lt" -> out.append('<');
+                case "gt" -> out.append('>');
+                case "amp" -> out.append('&');
+                case "quot" -> out.append('"');
+                case "apos" -> out.append('\'');
+                default -> {
+                    if (entity.startsWith("#x")) {
+                        out.appendCodePoint(Integer.parseInt(entity.substring(2), 16));
+                    } else if (entity.startsWith("#")) {
+                        out.appendCodePoint(Integer.parseInt(entity.substring(1)));
+                    } else {
+                        // The well-formedness check already refused undeclared entities.
+                        throw new IllegalStateException("undeclared entity &" + entity + ";");
+                    }
+                }
+            }
+            i = end + 1;
+        }
+        return out.toString();
+    }
+
+    static String escapeAttribute(String value, char quote) {
+        StringBuilder out = new StringBuilder(value.length() + 8);
+        for (char c : value.toCharArray()) {
+            switch (c) {
+                case '&' -> out.append("&amp;");
+                case '<' -> out.append("&lt;");
+                case '>' -> out.append("&gt;");
+                case '"' -> out.append(quote == '"' ? "&quot;" : "\"");
+                case '\'' -> out.append(quote == '\'' ? "&apos;" : "'");
+                case '\n' -> out.append("&#10;");
+                case '\r' -> out.append("&#13;");
+                case '\t' -> out.append("&#9;");
+                default -> out.append(c);
+            }
+        }
+        return out.toString();
+    }
+
+    static String escapeText(String value) {
+        return value.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;");
+    }
+}
