@@ -1,0 +1,83 @@
+package io.vfiotune.cli;
+
+import io.vfiotune.spi.ExitStatus;
+import io.vfiotune.spi.Finding;
+import io.vfiotune.spi.VfioTuneException;
+import io.vfiotune.xml.annotations.AnnotationBinder;
+import picocli.CommandLine;
+import picocli.CommandLine.Command;
+
+import java.io.InputStream;
+import java.io.PrintStream;
+import java.nio.charset.StandardCharsets;
+import java.util.Map;
+
+/** The {@code vfio-tune} command line. */
+@Command(name = "vfio-tune", mixinStandardHelpOptions = true, versionProvider = Main.VersionProvider.class,
+        description = "Rewrites libvirt domain XML so PCI passthrough devices are set up right for this host.",
+        subcommands = {PlanCommand.class, DiffCommand.class, ProbeCommand.class, DemoCommand.class,
+                NotYetAvailable.Hook.class, NotYetAvailable.Apply.class, NotYetAvailable.Watch.class,
+                NotYetAvailable.InstallHook.class, NotYetAvailable.Snapshot.class})
+public final class Main implements Runnable {
+    final Console console;
+
+    Main(Console console) {
+        this.console = console;
+    }
+
+    /** Where a command reads and writes; tests run commands in-process with their own streams. */
+    public record Console(InputStream in, PrintStream out, PrintStream err, Map<String, String> environment) {
+    }
+
+    public static void main(String[] args) {
+        PrintStream out = new PrintStream(new java.io.FileOutputStream(java.io.FileDescriptor.out), false, StandardCharsets.UTF_8);
+        PrintStream err = new PrintStream(new java.io.FileOutputStream(java.io.FileDescriptor.err), true, StandardCharsets.UTF_8);
+        int status = run(args, new Console(System.in, out, err, System.getenv()));
+        out.flush();
+        System.exit(status);
+    }
+
+    /** Runs one command; never throws and never prints a stack trace unless VFIO_TUNE_DEBUG=1. */
+    public static int run(String[] args, Console console) {
+        CommandLine commandLine = new CommandLine(new Main(console));
+        commandLine.setOut(new java.io.PrintWriter(console.out(), true));
+        commandLine.setErr(new java.io.PrintWriter(console.err(), true));
+        commandLine.setExitCodeExceptionMapper(exception -> exception instanceof VfioTuneException known
+                ? known.exitStatus().code() : ExitStatus.USAGE_OR_INTERNAL.code());
+        commandLine.setExecutionExceptionHandler((exception, line, parseResult) -> {
+            if (exception instanceof AnnotationBinder.AnnotationException annotations) {
+                annotations.findings().forEach(finding -> console.err().println(finding.format()));
+                return ExitStatus.REFUSED.code();
+            }
+            if (exception instanceof VfioTuneException known) {
+                console.err().println(known.finding().format());
+                return known.exitStatus().code();
+            }
+            console.err().println(Finding.error("INTERNAL", "vfio-tune", exception.getClass().getSimpleName() + ": " + exception.getMessage()
+                    + " (this is a bug; rerun with VFIO_TUNE_DEBUG=1 for details)").format());
+            if ("1".equals(console.environment().get("VFIO_TUNE_DEBUG"))) {
+                exception.printStackTrace(console.err());
+            }
+            return ExitStatus.USAGE_OR_INTERNAL.code();
+        });
+        commandLine.setParameterExceptionHandler((exception, arguments) -> {
+            console.err().println(Finding.error("USAGE", "vfio-tune", exception.getMessage()).format());
+            console.err().println("Run 'vfio-tune --help' or 'vfio-tune COMMAND --help' for usage.");
+            return ExitStatus.USAGE_OR_INTERNAL.code();
+        });
+        return commandLine.execute(args);
+    }
+
+    @Override
+    public void run() {
+        new CommandLine(this).usage(console.out());
+    }
+
+    static final class VersionProvider implements CommandLine.IVersionProvider {
+        @Override
+        public String[] getVersion() {
+            String version = Main.class.getPackage().getImplementationVersion();
+            return new String[] {"vfio-tune " + (version == null ? "0.1.0-SNAPSHOT" : version)};
+        }
+    }
+}

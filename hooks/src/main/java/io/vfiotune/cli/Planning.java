@@ -1,0 +1,55 @@
+package io.vfiotune.cli;
+
+import com.google.inject.Injector;
+import io.vfiotune.probe.facts.HostSettings;
+import io.vfiotune.spi.ExitStatus;
+import io.vfiotune.spi.Finding;
+import io.vfiotune.spi.HostTopology;
+import io.vfiotune.spi.VfioTuneException;
+import io.vfiotune.wiring.VfioTune;
+import io.vfiotune.xml.engine.DomainPlanner;
+import io.vfiotune.xml.engine.PlanResult;
+import io.vfiotune.xml.engine.SecureXmlReader;
+
+import java.io.IOException;
+import java.io.InputStream;
+import java.nio.file.Files;
+import java.nio.file.NoSuchFileException;
+import java.nio.file.Path;
+
+/** What plan, diff and demo share: read the domain, wire the host, plan, report. */
+final class Planning {
+    private Planning() {
+    }
+
+    static byte[] readDomain(Main.Console console, String source) {
+        if (source.equals("-")) {
+            return SecureXmlReader.readBounded(console.in(), "stdin");
+        }
+        Path path = Path.of(source);
+        try (InputStream in = Files.newInputStream(path)) {
+            return SecureXmlReader.readBounded(in, source);
+        } catch (NoSuchFileException e) {
+            throw new VfioTuneException(ExitStatus.USAGE_OR_INTERNAL, Finding.error("INPUT-UNREADABLE", source, "no such file"));
+        } catch (IOException e) {
+            throw new VfioTuneException(ExitStatus.USAGE_OR_INTERNAL, Finding.error("INPUT-UNREADABLE", source, "cannot read it: " + e.getMessage()));
+        }
+    }
+
+    static PlanResult plan(Main.Console console, FactsOptions facts, String source) {
+        byte[] input = readDomain(console, source);
+        return plan(console, facts, input);
+    }
+
+    static PlanResult plan(Main.Console console, FactsOptions facts, byte[] input) {
+        Injector injector = VfioTune.injector(HostSettings.load(facts.asSettings(), console.environment()));
+        return injector.getInstance(DomainPlanner.class).plan(input, injector.getInstance(HostTopology.class));
+    }
+
+    static void printFindings(Main.Console console, PlanResult result) {
+        for (Finding finding : result.findings()) {
+            console.err().println(finding.format());
+        }
+        console.err().flush();
+    }
+}

@@ -1,0 +1,136 @@
+package io.vfiotune.cli;
+
+import io.vfiotune.spi.Finding;
+import io.vfiotune.spi.HostTopology;
+import io.vfiotune.spi.MsixPageSharing;
+import io.vfiotune.spi.PciAddress;
+import io.vfiotune.spi.PciBar;
+import io.vfiotune.spi.PciCapability;
+import io.vfiotune.spi.PciFunction;
+
+import java.util.List;
+import java.util.Locale;
+import java.util.Optional;
+import java.util.stream.Collectors;
+
+/** Renders what the probe sees, as text for people and JSON for scripts. Both show the same facts. */
+final class ProbeReport {
+    /** The two offsets QEMU tries for its 8-byte GPUDirect clique capability. */
+    static final int[] CLIQUE_OFFSETS = {0xc8, 0xd4};
+
+    private final HostTopology topology;
+    private final long pageSize;
+
+    ProbeReport(HostTopology topology, long pageSize) {
+        this.topology = topology;
+        this.pageSize = pageSize;
+    }
+
+    String text(List<PciFunction> functions) {
+        StringBuilder out = new StringBuilder();
+        out.append(String.format(Locale.ROOT, "host: arch %s, page size %d%n", topology.facts().architecture(), pageSize));
+        for (PciFunction function : functions) {
+            out.append(String.format(Locale.ROOT, "%n%s %04x:%04x class %06x%n", function.address(), function.vendorId(), function.deviceId(), function.classCode()));
+            out.append("  driver: ").append(function.driver().orElse("none")).append('\n');
+            out.append("  iommu group: ").append(function.iommuGroup().isPresent() ? function.iommuGroup().getAsInt() + " " + groupMembers(function) : "none").append('\n');
+            out.append("  numa node: ").append(function.numaNode().isPresent() ? Integer.toString(function.numaNode().getAsInt()) : "none").append('\n');
+            out.append("  upstream: ").append(function.upstream().isEmpty() ? "root complex" : function.upstream().stream().map(this::describeBridge).collect(Collectors.joining(" <- "))).append('\n');
+            for (PciBar bar : function.bars()) {
+                if (bar.kind() != PciBar.Kind.EMPTY) {
+                    out.append(String.format(Locale.ROOT, "  bar%d: %s%s size 0x%x%n", bar.index(), kind(bar), bar.prefetchable() ? " prefetchable" : "", bar.size()));
+                }
+            }
+            out.append("  capabilities: ").append(function.capabilities().stream().map(cap -> String.format(Locale.ROOT, cap.extended() ? "[%03x] %04x" : "[%02x] %02x", cap.offset(), cap.id()))
+                    .collect(Collectors.joining(" "))).append('\n');
+            function.msix().ifPresent(msix -> out.append(String.format(Locale.ROOT, "  msi-x: %d vectors, table bar%d+0x%x, pba bar%d+0x%x%n",
+                    msix.vectors(), msix.tableBar(), msix.tableOffset(), msix.pbaBar(), msix.pbaOffset())));
+            MsixPageSharing.judge(function, pageSize).ifPresent(verdict -> out.append("  msi-x relocation ").append(verdict.shares() ? "helps" : "not needed")
+                    .append(" at ").append(pageSize).append("-byte pages: ").append(verdict.reason()).append('\n'));
+            out.append("  clique room: ");
+            for (int offset : CLIQUE_OFFSETS) {
+                out.append(String.format(Locale.ROOT, "0x%02x %s  ", offset, function.isConfigRangeFree(offset, 8) ? "free" : "taken"));
+            }
+            out.append('\n');
+            function.portType().ifPresent(type -> out.append("  pcie: ").append(type.name().toLowerCase(Locale.ROOT)).append('\n'));
+            function.acs().ifPresent(acs -> out.append("  acs: ").append(acs.redirectsPeerToPeer() ? "redirects peer-to-peer" : "no redirect").append('\n'));
+            for (Finding fault : function.faults()) {
+                out.append("  fault: [").append(fault.code()).append("] ").append(fault.message()).append('\n');
+            }
+        }
+        return out.toString();
+    }
+
+    String json(List<PciFunction> functions) {
+        StringBuilder out = new StringBuilder();
+        out.append("{\"arch\":").append(quote(topology.facts().architecture())).append(",\"pageSize\":").append(pageSize).append(",\"functions\":[");
+        for (int i = 0; i < functions.size(); i++) {
+            PciFunction function = functions.get(i);
+            out.append(i == 0 ? "" : ",").append("\n {");
+            out.append("\"address\":").append(quote(function.address().toString()));
+            out.append(String.format(Locale.ROOT, ",\"vendor\":\"%04x\",\"device\":\"%04x\",\"class\":\"%06x\"", function.vendorId(), function.deviceId(), function.classCode()));
+            out.append(",\"driver\":").append(function.driver().map(ProbeReport::quote).orElse("null"));
+            out.append(",\"iommuGroup\":").append(function.iommuGroup().isPresent() ? Integer.toString(function.iommuGroup().getAsInt()) : "null");
+            out.append(",\"iommuGroupMembers\":").append(function.iommuGroup().isPresent() ? topology.iommuGroupMembers(function.iommuGroup().getAsInt()).stream()
+                    .map(address -> quote(address.toString())).collect(Collectors.joining(",", "[", "]")) : "[]");
+            out.append(",\"numaNode\":").append(function.numaNode().isPresent() ? Integer.toString(function.numaNode().getAsInt()) : "null");
+            out.append(",\"upstream\":").append(function.upstream().stream().map(address -> quote(address.toString())).collect(Collectors.joining(",", "[", "]")));
+            out.append(",\"portType\":").append(function.portType().map(type -> quote(type.name().toLowerCase(Locale.ROOT))).orElse("null"));
+            out.append(",\"acsRedirect\":").append(function.acs().map(acs -> Boolean.toString(acs.redirectsPeerToPeer())).orElse("null"));
+            out.append(",\"bars\":").append(function.bars().stream().filter(bar -> bar.kind() != PciBar.Kind.EMPTY)
+                    .map(bar -> String.format(Locale.ROOT, "{\"index\":%d,\"kind\":%s,\"prefetchable\":%b,\"size\":%d}", bar.index(), quote(kind(bar)), bar.prefetchable(), bar.size()))
+                    .collect(Collectors.joining(",", "[", "]")));
+            out.append(",\"capabilities\":").append(function.capabilities().stream().map(ProbeReport::capability).collect(Collectors.joining(",", "[", "]")));
+            out.append(",\"msix\":").append(function.msix().map(msix -> String.format(Locale.ROOT,
+                    "{\"offset\":%d,\"vectors\":%d,\"tableBar\":%d,\"tableOffset\":%d,\"pbaBar\":%d,\"pbaOffset\":%d}",
+                    msix.capabilityOffset(), msix.vectors(), msix.tableBar(), msix.tableOffset(), msix.pbaBar(), msix.pbaOffset())).orElse("null"));
+            Optional<MsixPageSharing> verdict = MsixPageSharing.judge(function, pageSize);
+            out.append(",\"msixRelocationHelps\":").append(verdict.map(value -> Boolean.toString(value.shares())).orElse("null"));
+            out.append(",\"cliqueRoom\":{\"0xc8\":").append(function.isConfigRangeFree(0xc8, 8)).append(",\"0xd4\":").append(function.isConfigRangeFree(0xd4, 8)).append('}');
+            out.append(",\"faults\":").append(function.faults().stream().map(fault -> "{\"code\":" + quote(fault.code()) + ",\"message\":" + quote(fault.message()) + "}")
+                    .collect(Collectors.joining(",", "[", "]")));
+            out.append('}');
+        }
+        return out.append("\n]}\n").toString();
+    }
+
+    private String groupMembers(PciFunction function) {
+        return topology.iommuGroupMembers(function.iommuGroup().getAsInt()).stream().map(PciAddress::toString).collect(Collectors.joining(", ", "(", ")"));
+    }
+
+    private String describeBridge(PciAddress address) {
+        return topology.function(address).flatMap(PciFunction::portType).map(type -> address + " " + type.name().toLowerCase(Locale.ROOT)).orElse(address.toString());
+    }
+
+    private static String capability(PciCapability cap) {
+        return String.format(Locale.ROOT, "{\"id\":%d,\"offset\":%d,\"length\":%d,\"extended\":%b}", cap.id(), cap.offset(), cap.length(), cap.extended());
+    }
+
+    private static String kind(PciBar bar) {
+        return switch (bar.kind()) {
+            case IO -> "io";
+            case MEMORY_32 -> "mem32";
+            case MEMORY_64 -> "mem64";
+            case MEMORY_64_UPPER_HALF -> "mem64-upper";
+            case EMPTY -> "empty";
+        };
+    }
+
+    static String quote(String text) {
+        StringBuilder out = new StringBuilder("\"");
+        for (char c : text.toCharArray()) {
+            switch (c) {
+                case '"' -> out.append("\\\"");
+                case '\\' -> out.append("\\\\");
+                case '\n' -> out.append("\\n");
+                default -> {
+                    if (c < 0x20) {
+                        out.append(String.format(Locale.ROOT, "\\u%04x", (int) c));
+                    } else {
+                        out.append(c);
+                    }
+                }
+            }
+        }
+        return out.append('"').toString();
+    }
+}

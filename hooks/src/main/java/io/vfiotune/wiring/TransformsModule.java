@@ -1,0 +1,15 @@
+package io.vfiotune.wiring;
+
+import com.google.inject.AbstractModule;
+import io.vfiotune.xml.guice.TransformBindings;
+
+/**
+ * The product's transforms, one {@code bindTransform} line each, in the order
+ * their issues land. The planner sorts them by {@code order()}, not by this list.
+ */
+public final class TransformsModule extends AbstractModule {
+    @Override
+    protected void configure() {
+        TransformBindings.declareTransforms(binder());
+    }
+}

@@ -1,0 +1,17 @@
+package io.vfiotune.golden;
+
+import java.util.List;
+
+/** Runs the CLI in-process with pinned configuration, for tests outside this package. */
+public final class CliRun {
+    private CliRun() {
+    }
+
+    public record Result(int status, String stdout, String stderr) {
+    }
+
+    public static Result run(byte[] stdin, String... arguments) {
+        GoldenHarness.Run run = GoldenHarness.runCli(List.of(arguments), stdin);
+        return new Result(run.status(), run.stdout(), run.stderr());
+    }
+}

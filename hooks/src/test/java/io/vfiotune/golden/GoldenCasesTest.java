@@ -1,0 +1,42 @@
+package io.vfiotune.golden;
+
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.DynamicTest;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.TestFactory;
+
+import java.io.IOException;
+import java.nio.file.Path;
+import java.util.List;
+import java.util.stream.Stream;
+
+/** Runs every case under src/golden. -Dvfio-tune.case=NAME runs one. */
+class GoldenCasesTest {
+    static final Path ROOT = Path.of(System.getProperty("vfio-tune.root", ".."));
+    static final Path CASES = ROOT.resolve("src/golden");
+
+    @BeforeAll
+    static void startLibvirt() {
+        Libvirt.ensureRunning();
+    }
+
+    @TestFactory
+    Stream<DynamicTest> goldenCases() throws IOException {
+        GoldenHarness harness = new GoldenHarness(CASES, GoldenHarness.regenerateRequested());
+        String only = System.getProperty("vfio-tune.case", "");
+        List<Path> cases = harness.cases().stream().filter(path -> only.isEmpty() || path.getFileName().toString().equals(only)).toList();
+        assertTrue(!cases.isEmpty(), "no golden cases found under " + CASES);
+        return cases.stream().map(directory -> DynamicTest.dynamicTest(directory.getFileName().toString(), () -> {
+            List<String> problems = harness.check(directory);
+            assertTrue(problems.isEmpty(), GoldenHarness.join(problems) + "\nrerun: " + GoldenHarness.rerunCommand(directory));
+        }));
+    }
+
+    @Test
+    void noDuplicateCases() throws IOException {
+        List<String> problems = new GoldenHarness(CASES, false).checkDirectory();
+        assertTrue(problems.isEmpty(), GoldenHarness.join(problems));
+    }
+}

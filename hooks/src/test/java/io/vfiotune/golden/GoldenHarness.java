@@ -1,0 +1,237 @@
+package io.vfiotune.golden;
+
+import io.vfiotune.cli.Main;
+import io.vfiotune.probe.fixture.HostFixture;
+
+import java.io.ByteArrayInputStream;
+import java.io.ByteArrayOutputStream;
+import java.io.IOException;
+import java.io.PrintStream;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+import java.util.stream.Stream;
+
+/**
+ * Golden cases in the manner of libvirt's qemuxmlconftest. One directory per case:
+ * <ul>
+ * <li>{@code input.xml}: the domain;</li>
+ * <li>{@code host.ref}: the path of a shared host fixture directory (or {@code host/} inline);</li>
+ * <li>{@code args}: optional extra FACTS options, one per line;</li>
+ * <li>{@code expected.status} and {@code expected.stderr}: exit code and findings;</li>
+ * <li>{@code expected.xml} and {@code expected.argv} when the plan succeeds.</li>
+ * </ul>
+ * Every output is planned again (idempotence), validated by virt-xml-validate and
+ * turned into QEMU argv by virsh domxml-to-native. With regeneration on, expected
+ * files are rewritten and the case still fails, so every change shows in review.
+ */
+public final class GoldenHarness {
+    public static final String REGENERATE_PROPERTY = "vfio-tune.regenerate";
+    private static final Set<String> KNOWN_FILES = Set.of("input.xml", "host.ref", "host", "args", "README",
+            "expected.status", "expected.stderr", "expected.xml", "expected.argv");
+
+    private final Path casesDirectory;
+    private final boolean regenerate;
+
+    public GoldenHarness(Path casesDirectory, boolean regenerate) {
+        this.casesDirectory = casesDirectory;
+        this.regenerate = regenerate;
+    }
+
+    public static boolean regenerateRequested() {
+        return Boolean.getBoolean(REGENERATE_PROPERTY) || "1".equals(System.getenv("VFIO_TUNE_REGENERATE"));
+    }
+
+    public List<Path> cases() throws IOException {
+        try (Stream<Path> entries = Files.list(casesDirectory)) {
+            return entries.filter(Files::isDirectory).sorted().toList();
+        }
+    }
+
+    /** Problems of the whole directory: duplicate cases. Per-case problems come from {@link #check(Path)}. */
+    public List<String> checkDirectory() throws IOException {
+        List<String> problems = new ArrayList<>();
+        Map<String, Path> seen = new HashMap<>();
+        for (Path directory : cases()) {
+            String key = Files.readString(directory.resolve("input.xml")) + "\0" + readOptional(directory.resolve("host.ref")) + "\0" + readOptional(directory.resolve("args"));
+            Path previous = seen.putIfAbsent(key, directory);
+            if (previous != null) {
+                problems.add(directory.getFileName() + ": duplicate of " + previous.getFileName());
+            }
+        }
+        return problems;
+    }
+
+    /** Runs one case; an empty list means it passed. */
+    public List<String> check(Path directory) throws IOException {
+        List<String> problems = new ArrayList<>();
+        String name = directory.getFileName().toString();
+        try (Stream<Path> files = Files.list(directory)) {
+            files.map(path -> path.getFileName().toString()).filter(file -> !KNOWN_FILES.contains(file)).sorted()
+                    .forEach(file -> problems.add(name + ": unused file " + file));
+        }
+        Path input = directory.resolve("input.xml");
+        if (!Files.isRegularFile(input)) {
+            problems.add(name + ": missing input.xml");
+            return problems;
+        }
+        Path sysfs = Files.createTempDirectory("vfio-tune-golden");
+        try {
+            HostFixture.load(hostDirectory(directory)).materialize(sysfs);
+            List<String> arguments = new ArrayList<>(List.of("plan", "--sysfs-root", sysfs.toString()));
+            arguments.addAll(readOptional(directory.resolve("args")).lines().map(String::strip).filter(line -> !line.isEmpty()).toList());
+            arguments.add(input.toString());
+            Run run = runCli(arguments, new byte[0]);
+            compare(directory, "expected.status", run.status + "\n", problems);
+            compare(directory, "expected.stderr", run.stderr.replace(sysfs.toString(), "SYSFS"), problems);
+            if (run.status != 0) {
+                if (!run.stdout.isEmpty()) {
+                    problems.add(name + ": a refused plan wrote " + run.stdout.length() + " bytes to stdout");
+                }
+                expectAbsent(directory, "expected.xml", problems);
+                expectAbsent(directory, "expected.argv", problems);
+                return problems;
+            }
+            compare(directory, "expected.xml", run.stdout, problems);
+            byte[] inputBytes = Files.readAllBytes(input);
+            String inputText = new String(inputBytes, StandardCharsets.UTF_8);
+            if (!inputText.contains("urn:vfio-tune:1") && !run.stdout.equals(inputText)) {
+                problems.add(name + ": an unannotated domain did not come out byte-identical");
+            }
+            List<String> again = new ArrayList<>(arguments.subList(0, arguments.size() - 1));
+            again.add("-");
+            Run second = runCli(again, run.stdout.getBytes(StandardCharsets.UTF_8));
+            if (second.status != 0 || !second.stdout.equals(run.stdout)) {
+                problems.add(name + ": not idempotent: planning the output again gave exit " + second.status + (second.stdout.equals(run.stdout) ? "" : " and a different document"));
+            }
+            Path output = Files.createTempFile("vfio-tune-golden", ".xml");
+            try {
+                Files.writeString(output, run.stdout);
+                Libvirt.Result validation = Libvirt.validate(output);
+                if (!validation.ok()) {
+                    problems.add(name + ": libvirt rejects the output: virt-xml-validate: " + (validation.stderr() + validation.stdout()).strip());
+                }
+                Libvirt.Result argv = Libvirt.domxmlToNative(output);
+                if (!argv.ok()) {
+                    problems.add(name + ": libvirt rejects the output: domxml-to-native: " + argv.stderr().strip());
+                } else {
+                    compare(directory, "expected.argv", Libvirt.normalizeArgv(argv.stdout()), problems);
+                }
+            } finally {
+                Files.deleteIfExists(output);
+            }
+        } finally {
+            deleteTree(sysfs);
+        }
+        return problems;
+    }
+
+    /** The exact command to rerun one case by hand, printed with every failure. */
+    public static String rerunCommand(Path directory) {
+        return "mvn -q -B -pl hooks -am test -Dsurefire.failIfNoSpecifiedTests=false -Dtest=GoldenCasesTest -Dvfio-tune.case=" + directory.getFileName();
+    }
+
+    private Path hostDirectory(Path directory) throws IOException {
+        Path inline = directory.resolve("host");
+        if (Files.isDirectory(inline)) {
+            return inline;
+        }
+        return directory.resolve(Files.readString(directory.resolve("host.ref")).strip()).normalize();
+    }
+
+    private void compare(Path directory, String file, String actual, List<String> problems) throws IOException {
+        Path expected = directory.resolve(file);
+        if (regenerate) {
+            if (!Files.exists(expected) || !Files.readString(expected).equals(actual)) {
+                Files.writeString(expected, actual);
+                problems.add(directory.getFileName() + ": regenerated " + file + " (regeneration always fails; rerun without it)");
+            }
+            return;
+        }
+        if (!Files.isRegularFile(expected)) {
+            problems.add(directory.getFileName() + ": missing " + file + "; regenerate with -D" + REGENERATE_PROPERTY + "=true");
+            return;
+        }
+        String wanted = Files.readString(expected);
+        if (!wanted.equals(actual)) {
+            problems.add(directory.getFileName() + ": stale " + file + ":\n" + firstDifference(wanted, actual));
+        }
+    }
+
+    private void expectAbsent(Path directory, String file, List<String> problems) throws IOException {
+        if (Files.exists(directory.resolve(file))) {
+            if (regenerate) {
+                Files.delete(directory.resolve(file));
+                problems.add(directory.getFileName() + ": regenerated: removed " + file);
+            } else {
+                problems.add(directory.getFileName() + ": " + file + " exists but the plan was refused");
+            }
+        }
+    }
+
+    private static String firstDifference(String expected, String actual) {
+        String[] a = expected.split("\n", -1);
+        String[] b = actual.split("\n", -1);
+        for (int i = 0; i < Math.max(a.length, b.length); i++) {
+            String left = i < a.length ? a[i] : "<end>";
+            String right = i < b.length ? b[i] : "<end>";
+            if (!left.equals(right)) {
+                return "  line " + (i + 1) + "\n  expected: " + left + "\n  actual:   " + right;
+            }
+        }
+        return "  (differs only in line endings)";
+    }
+
+    private static String readOptional(Path file) throws IOException {
+        return Files.isRegularFile(file) ? Files.readString(file) : "";
+    }
+
+    record Run(int status, String stdout, String stderr) {
+    }
+
+    static Run runCli(List<String> arguments, byte[] stdin) {
+        ByteArrayOutputStream out = new ByteArrayOutputStream();
+        ByteArrayOutputStream err = new ByteArrayOutputStream();
+        // A pinned, empty config: the developer's /etc/vfio-tune must not leak into goldens.
+        Map<String, String> environment = Map.of("VFIO_TUNE_CONFIG", emptyConfig().toString());
+        int status = Main.run(arguments.toArray(String[]::new), new Main.Console(new ByteArrayInputStream(stdin),
+                new PrintStream(out, true, StandardCharsets.UTF_8), new PrintStream(err, true, StandardCharsets.UTF_8), environment));
+        return new Run(status, out.toString(StandardCharsets.UTF_8), err.toString(StandardCharsets.UTF_8));
+    }
+
+    private static Path emptyConfig;
+
+    static synchronized Path emptyConfig() {
+        if (emptyConfig == null) {
+            try {
+                emptyConfig = Files.createTempFile("vfio-tune-empty", ".properties");
+                emptyConfig.toFile().deleteOnExit();
+            } catch (IOException e) {
+                throw new IllegalStateException(e);
+            }
+        }
+        return emptyConfig;
+    }
+
+    static void deleteTree(Path root) throws IOException {
+        try (Stream<Path> paths = Files.walk(root)) {
+            for (Path path : paths.sorted(java.util.Comparator.reverseOrder()).toList()) {
+                Files.deleteIfExists(path);
+            }
+        }
+    }
+
+    static String join(List<String> problems) {
+        return String.join("\n", problems);
+    }
+
+    static List<String> asList(String... values) {
+        return Arrays.asList(values);
+    }
+}
