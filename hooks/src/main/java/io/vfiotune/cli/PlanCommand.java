@@ -1,11 +1,6 @@
 package io.vfiotune.cli;
 
-import io.vfiotune.probe.facts.HostSettings;
-import io.vfiotune.spi.HostTopology;
-import io.vfiotune.wiring.VfioTune;
-import io.vfiotune.xml.engine.DomainPlanner;
 import io.vfiotune.xml.engine.PlanResult;
-import com.google.inject.Injector;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Parameters;

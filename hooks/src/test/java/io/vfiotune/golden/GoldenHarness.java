@@ -11,7 +11,6 @@ import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
-import java.util.Arrays;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
@@ -229,9 +228,5 @@ public final class GoldenHarness {
 
     static String join(List<String> problems) {
         return String.join("\n", problems);
-    }
-
-    static List<String> asList(String... values) {
-        return Arrays.asList(values);
     }
 }

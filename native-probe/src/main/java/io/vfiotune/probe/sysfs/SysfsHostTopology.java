@@ -14,7 +14,6 @@ import java.io.InputStream;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.AccessDeniedException;
 import java.nio.file.Files;
-import java.nio.file.LinkOption;
 import java.nio.file.NoSuchFileException;
 import java.nio.file.Path;
 import java.util.ArrayList;
@@ -211,7 +210,7 @@ public final class SysfsHostTopology implements HostTopology {
 
     /** Reads at most {@code limit} bytes; sysfs files report size 4096 whatever they hold, so never trust the size. */
     static byte[] readBounded(Path file, int limit) throws IOException {
-        if (!Files.isRegularFile(file, LinkOption.NOFOLLOW_LINKS) && !Files.isRegularFile(file)) {
+        if (!Files.isRegularFile(file)) {
             throw new NoSuchFileException(file.toString());
         }
         try (InputStream in = Files.newInputStream(file)) {

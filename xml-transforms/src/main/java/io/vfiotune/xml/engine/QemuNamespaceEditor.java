@@ -95,7 +95,8 @@ final class QemuNamespaceEditor {
             // An automatic alias (hostdev0) is reassigned by libvirt at every start; only ua- aliases are stable.
             existing.get().setAttribute("name", generated);
         } else {
-            insertAlias(hostdev, XmlElement.create("alias", "name", generated));
+            // libvirt accepts <alias> anywhere in a hostdev; appending keeps the user's elements where they were.
+            hostdev.appendChild(XmlElement.create("alias", "name", generated));
         }
         if (record.stream().noneMatch(item -> item instanceof Item.Alias known && known.name.equals(generated))) {
             Item.Alias item = new Item.Alias();
@@ -106,10 +107,6 @@ final class QemuNamespaceEditor {
         return generated;
     }
 
-    /** libvirt accepts {@code <alias>} anywhere in a hostdev; appending keeps the user's elements where they were. */
-    private static void insertAlias(XmlElement hostdev, XmlElement alias) {
-        hostdev.appendChild(alias);
-    }
 
     private void revertAlias(Item.Alias alias) {
         try {
