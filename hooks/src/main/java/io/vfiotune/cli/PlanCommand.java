@@ -21,7 +21,7 @@ final class PlanCommand implements Callable<Integer> {
 
     @Override
     public Integer call() {
-        PlanResult result = Planning.plan(main.console, facts, domain);
+        PlanResult result = Planning.plan(main.console, facts, Planning.readDomain(main.console, domain));
         Planning.printFindings(main.console, result);
         // Write the document only after the whole plan succeeded: a refused plan prints nothing on stdout.
         result.output().ifPresent(bytes -> main.console.out().write(bytes, 0, bytes.length));

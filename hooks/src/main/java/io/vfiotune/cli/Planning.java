@@ -36,11 +36,6 @@ final class Planning {
         }
     }
 
-    static PlanResult plan(Main.Console console, FactsOptions facts, String source) {
-        byte[] input = readDomain(console, source);
-        return plan(console, facts, input);
-    }
-
     static PlanResult plan(Main.Console console, FactsOptions facts, byte[] input) {
         Injector injector = VfioTune.injector(HostSettings.load(facts.asSettings(), console.environment()));
         return injector.getInstance(DomainPlanner.class).plan(input, injector.getInstance(HostTopology.class));

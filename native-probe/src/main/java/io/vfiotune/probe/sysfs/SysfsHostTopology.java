@@ -49,16 +49,7 @@ public final class SysfsHostTopology implements HostTopology {
 
     @Override
     public List<PciAddress> iommuGroupMembers(int group) {
-        Path devices = sysfs.iommuGroupDevices(group);
-        if (!Files.isDirectory(devices)) {
-            return List.of();
-        }
-        try (Stream<Path> entries = Files.list(devices)) {
-            return entries.map(path -> path.getFileName().toString()).filter(PciAddress::isCanonical)
-                    .map(PciAddress::parse).sorted().toList();
-        } catch (IOException e) {
-            return List.of();
-        }
+        return addressesIn(sysfs.iommuGroupDevices(group));
     }
 
     @Override
@@ -68,10 +59,15 @@ public final class SysfsHostTopology implements HostTopology {
 
     /** Every function the host lists, for {@code probe} without arguments and {@code snapshot}. */
     public List<PciAddress> listFunctions() {
-        if (!Files.isDirectory(sysfs.pciDevices())) {
+        return addressesIn(sysfs.pciDevices());
+    }
+
+    /** Entries of a sysfs directory that are PCI addresses, sorted; anything else there is ignored. */
+    private static List<PciAddress> addressesIn(Path directory) {
+        if (!Files.isDirectory(directory)) {
             return List.of();
         }
-        try (Stream<Path> entries = Files.list(sysfs.pciDevices())) {
+        try (Stream<Path> entries = Files.list(directory)) {
             return entries.map(path -> path.getFileName().toString()).filter(PciAddress::isCanonical)
                     .map(PciAddress::parse).sorted().toList();
         } catch (IOException e) {

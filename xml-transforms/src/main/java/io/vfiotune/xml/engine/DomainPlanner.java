@@ -8,9 +8,11 @@ import io.vfiotune.spi.ExitStatus;
 import io.vfiotune.spi.Finding;
 import io.vfiotune.spi.HostTopology;
 import io.vfiotune.spi.HostdevView;
+import io.vfiotune.spi.PciAddress;
 import io.vfiotune.spi.Severity;
 import io.vfiotune.spi.TransformResult;
 import io.vfiotune.spi.TuneAnnotations;
+import io.vfiotune.spi.Version;
 import io.vfiotune.spi.VfioTuneException;
 import io.vfiotune.xml.annotations.AnnotationBinder;
 import io.vfiotune.xml.annotations.AnnotationNamespace;
@@ -120,7 +122,7 @@ public final class DomainPlanner {
 
     /** A per-device annotation for a device the domain does not pass through is a mistake worth refusing. */
     private static List<Finding> checkAnnotatedHostdevs(DomainXml domain) {
-        Set<io.vfiotune.spi.PciAddress> present = domain.pciHostdevs().stream().map(HostdevView::source).collect(Collectors.toSet());
+        Set<PciAddress> present = domain.pciHostdevs().stream().map(HostdevView::source).collect(Collectors.toSet());
         List<Finding> findings = new ArrayList<>();
         for (TuneAnnotations.HostdevAnnotation annotation : domain.annotations().hostdevs()) {
             if (!present.contains(annotation.host())) {
@@ -132,8 +134,8 @@ public final class DomainPlanner {
     }
 
     private static Optional<OutputForm> chooseForm(DomainXml domain, HostTopology host, List<Finding> findings) {
-        io.vfiotune.spi.Version libvirt = host.facts().libvirtVersion();
-        io.vfiotune.spi.Version qemu = host.facts().qemuVersion(domain.emulator());
+        Version libvirt = host.facts().libvirtVersion();
+        Version qemu = host.facts().qemuVersion(domain.emulator());
         Optional<OutputForm> form = OutputForm.choose(libvirt, qemu);
         if (form.isEmpty()) {
             findings.add(Finding.error("OUTPUT-UNSUPPORTED", "domain " + domain.name(), "libvirt " + libvirt + " with QEMU " + qemu

@@ -2,6 +2,7 @@ package io.vfiotune.xml.engine;
 
 import io.vfiotune.spi.DomainEdit.SetDeviceProperty;
 import io.vfiotune.spi.Finding;
+import io.vfiotune.spi.PciAddress;
 import io.vfiotune.xml.annotations.GeneratedElement.Item;
 import io.vfiotune.xml.tree.XmlElement;
 
@@ -110,7 +111,7 @@ final class QemuNamespaceEditor {
 
     private void revertAlias(Item.Alias alias) {
         try {
-            io.vfiotune.spi.PciAddress host = io.vfiotune.spi.PciAddress.parse(alias.host);
+            PciAddress host = PciAddress.parse(alias.host);
             domain.hostdevElement(host).flatMap(hostdev -> DomainXml.child(hostdev, "alias"))
                     .filter(element -> alias.name.equals(element.attribute("name").orElse("")))
                     .ifPresent(element -> element.parent().removeChild(element));

@@ -59,8 +59,4 @@ final class XmlEscaping {
         }
         return out.toString();
     }
-
-    static String escapeText(String value) {
-        return value.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;");
-    }
 }
