@@ -1,5 +1,6 @@
 package io.vfiotune.cli;
 
+import io.vfiotune.probe.fixture.Directories;
 import io.vfiotune.probe.fixture.HostFixture;
 import io.vfiotune.spi.ExitStatus;
 import io.vfiotune.spi.Finding;
@@ -12,9 +13,7 @@ import java.io.IOException;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.util.Comparator;
 import java.util.concurrent.Callable;
-import java.util.stream.Stream;
 
 @Command(name = "demo", description = "Run the main job on the bundled example host and domain: the host view, the findings and the diff.")
 final class DemoCommand implements Callable<Integer> {
@@ -56,15 +55,7 @@ final class DemoCommand implements Callable<Integer> {
             main.console.out().flush();
             return result.exitStatus().code();
         } finally {
-            deleteTree(sysfs);
-        }
-    }
-
-    private static void deleteTree(Path root) throws IOException {
-        try (Stream<Path> paths = Files.walk(root)) {
-            for (Path path : paths.sorted(Comparator.reverseOrder()).toList()) {
-                Files.deleteIfExists(path);
-            }
+            Directories.deleteTree(sysfs);
         }
     }
 }

@@ -17,7 +17,7 @@ import java.util.Map;
         description = "Rewrites libvirt domain XML so PCI passthrough devices are set up right for this host.",
         subcommands = {PlanCommand.class, DiffCommand.class, ProbeCommand.class, DemoCommand.class,
                 NotYetAvailable.Hook.class, NotYetAvailable.Apply.class, NotYetAvailable.Watch.class,
-                NotYetAvailable.InstallHook.class, NotYetAvailable.Snapshot.class})
+                NotYetAvailable.InstallHook.class, SnapshotCommand.class, FixtureCommand.class})
 public final class Main implements Runnable {
     final Console console;
 

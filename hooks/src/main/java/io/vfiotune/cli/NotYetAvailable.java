@@ -41,8 +41,4 @@ final class NotYetAvailable {
     @Command(name = "install-hook", description = "Install the hook into /etc/libvirt/hooks/qemu.d (not yet available).")
     static final class InstallHook extends Pending {
     }
-
-    @Command(name = "snapshot", description = "Capture this host's PCI sysfs as a fixture (not yet available).")
-    static final class Snapshot extends Pending {
-    }
 }

@@ -2,6 +2,7 @@ package io.vfiotune.cli;
 
 import com.google.inject.Injector;
 import io.vfiotune.probe.facts.HostSettings;
+import io.vfiotune.probe.sysfs.PciIds;
 import io.vfiotune.probe.sysfs.SysfsHostTopology;
 import io.vfiotune.spi.ExitStatus;
 import io.vfiotune.spi.Finding;
@@ -36,6 +37,7 @@ final class ProbeCommand implements Callable<Integer> {
 
     @Override
     public Integer call() {
+        long started = System.nanoTime();
         Injector injector = VfioTune.injector(HostSettings.load(facts.asSettings(), main.console.environment()));
         SysfsHostTopology topology = injector.getInstance(SysfsHostTopology.class);
         List<PciAddress> addresses = new ArrayList<>();
@@ -59,9 +61,13 @@ final class ProbeCommand implements Callable<Integer> {
                 main.console.err().println(Finding.error("HOSTDEV-MISSING", address.toString(), "no such PCI function on this host").format());
             }
         }
-        ProbeReport report = new ProbeReport(topology, topology.facts().pageSize());
+        ProbeReport report = new ProbeReport(topology, topology.facts().pageSize(), PciIds.system());
         main.console.out().print(json ? report.json(found) : report.text(found));
         main.console.out().flush();
+        if ("1".equals(main.console.environment().get("VFIO_TUNE_TIMING"))) {
+            // For src/scripts/bench-probe: the in-process cost, without JVM start-up.
+            main.console.err().printf("vfio-tune: timing probe %d us%n", (System.nanoTime() - started) / 1000);
+        }
         return missing ? ExitStatus.REFUSED.code() : ExitStatus.OK.code();
     }
 }

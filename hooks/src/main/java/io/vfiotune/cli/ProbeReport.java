@@ -1,5 +1,6 @@
 package io.vfiotune.cli;
 
+import io.vfiotune.probe.sysfs.PciIds;
 import io.vfiotune.spi.Finding;
 import io.vfiotune.spi.HostTopology;
 import io.vfiotune.spi.MsixPageSharing;
@@ -7,7 +8,11 @@ import io.vfiotune.spi.PciAddress;
 import io.vfiotune.spi.PciBar;
 import io.vfiotune.spi.PciCapability;
 import io.vfiotune.spi.PciFunction;
+import io.vfiotune.spi.PciePortType;
+import io.vfiotune.spi.PeerToPeerPath;
 
+import java.util.ArrayList;
+import java.util.Arrays;
 import java.util.List;
 import java.util.Locale;
 import java.util.Optional;
@@ -20,21 +25,29 @@ final class ProbeReport {
 
     private final HostTopology topology;
     private final long pageSize;
+    private final PciIds names;
 
-    ProbeReport(HostTopology topology, long pageSize) {
+    ProbeReport(HostTopology topology, long pageSize, PciIds names) {
         this.topology = topology;
         this.pageSize = pageSize;
+        this.names = names;
     }
 
     String text(List<PciFunction> functions) {
         StringBuilder out = new StringBuilder();
         out.append(String.format(Locale.ROOT, "host: arch %s, page size %d%n", topology.facts().architecture(), pageSize));
         for (PciFunction function : functions) {
-            out.append(String.format(Locale.ROOT, "%n%s %04x:%04x class %06x%n", function.address(), function.vendorId(), function.deviceId(), function.classCode()));
+            out.append(String.format(Locale.ROOT, "%n%s %04x:%04x class %06x%s%n", function.address(), function.vendorId(), function.deviceId(), function.classCode(),
+                    names.name(function.vendorId(), function.deviceId()).map(name -> " " + name).orElse("")));
             out.append("  driver: ").append(function.driver().orElse("none")).append('\n');
             out.append("  iommu group: ").append(function.iommuGroup().isPresent() ? function.iommuGroup().getAsInt() + " " + groupMembers(function) : "none").append('\n');
             out.append("  numa node: ").append(function.numaNode().isPresent() ? Integer.toString(function.numaNode().getAsInt()) : "none").append('\n');
-            out.append("  upstream: ").append(function.upstream().isEmpty() ? "root complex" : function.upstream().stream().map(this::describeBridge).collect(Collectors.joining(" <- "))).append('\n');
+            out.append("  upstream: ").append(function.upstream().stream().map(this::describeBridge).map(text -> text + " <- ").collect(Collectors.joining()))
+                    .append(function.rootComplex()).append('\n');
+            switchAbove(function).ifPresent(port -> out.append("  switch: upstream port ").append(port).append('\n'));
+            if (!function.nvlinks().isEmpty()) {
+                out.append("  nvlink2: ").append(function.nvlinks().stream().map(PciAddress::toString).collect(Collectors.joining(", "))).append('\n');
+            }
             for (PciBar bar : function.bars()) {
                 if (bar.kind() != PciBar.Kind.EMPTY) {
                     out.append(String.format(Locale.ROOT, "  bar%d: %s%s size 0x%x%n", bar.index(), kind(bar), bar.prefetchable() ? " prefetchable" : "", bar.size()));
@@ -57,6 +70,14 @@ final class ProbeReport {
                 out.append("  fault: [").append(fault.code()).append("] ").append(fault.message()).append('\n');
             }
         }
+        List<String[]> pairs = peerPairs(functions);
+        if (!pairs.isEmpty()) {
+            out.append("\npeer-to-peer between GPUs:\n");
+            for (String[] pair : pairs) {
+                out.append("  ").append(pair[0]).append(" <-> ").append(pair[1]).append(": ").append(pair[2]).append(pair[3].equals("true") ? ", direct" : ", not direct")
+                        .append(pair[4].isEmpty() ? "" : ", ACS redirect at " + pair[4]).append('\n');
+            }
+        }
         return out.toString();
     }
 
@@ -73,6 +94,10 @@ final class ProbeReport {
             out.append(",\"iommuGroupMembers\":").append(function.iommuGroup().isPresent() ? topology.iommuGroupMembers(function.iommuGroup().getAsInt()).stream()
                     .map(address -> quote(address.toString())).collect(Collectors.joining(",", "[", "]")) : "[]");
             out.append(",\"numaNode\":").append(function.numaNode().isPresent() ? Integer.toString(function.numaNode().getAsInt()) : "null");
+            out.append(",\"name\":").append(names.name(function.vendorId(), function.deviceId()).map(ProbeReport::quote).orElse("null"));
+            out.append(",\"rootComplex\":").append(quote(function.rootComplex()));
+            out.append(",\"switchUpstreamPort\":").append(switchAbove(function).map(address -> quote(address.toString())).orElse("null"));
+            out.append(",\"nvlinks\":").append(function.nvlinks().stream().map(address -> quote(address.toString())).collect(Collectors.joining(",", "[", "]")));
             out.append(",\"upstream\":").append(function.upstream().stream().map(address -> quote(address.toString())).collect(Collectors.joining(",", "[", "]")));
             out.append(",\"portType\":").append(function.portType().map(type -> quote(type.name().toLowerCase(Locale.ROOT))).orElse("null"));
             out.append(",\"acsRedirect\":").append(function.acs().map(acs -> Boolean.toString(acs.redirectsPeerToPeer())).orElse("null"));
@@ -90,7 +115,36 @@ final class ProbeReport {
                     .collect(Collectors.joining(",", "[", "]")));
             out.append('}');
         }
+        out.append("\n],\"peerToPeer\":[");
+        List<String[]> pairs = peerPairs(functions);
+        for (int i = 0; i < pairs.size(); i++) {
+            String[] pair = pairs.get(i);
+            out.append(i == 0 ? "" : ",").append(String.format(Locale.ROOT, "%n {\"a\":%s,\"b\":%s,\"route\":%s,\"direct\":%s,\"redirectingPorts\":%s}",
+                    quote(pair[0]), quote(pair[1]), quote(pair[2]), pair[3],
+                    pair[4].isEmpty() ? "[]" : Arrays.stream(pair[4].split(" ")).map(ProbeReport::quote).collect(Collectors.joining(",", "[", "]"))));
+        }
         return out.append("\n]}\n").toString();
+    }
+
+    /** The upstream port of the nearest switch above the function. */
+    private Optional<PciAddress> switchAbove(PciFunction function) {
+        return function.upstream().stream()
+                .filter(address -> topology.function(address).flatMap(PciFunction::portType).filter(type -> type == PciePortType.SWITCH_UPSTREAM).isPresent())
+                .findFirst();
+    }
+
+    /** Every pair of display-class functions shown: a, b, route, direct, redirecting ports (space-separated). */
+    private List<String[]> peerPairs(List<PciFunction> functions) {
+        List<PciFunction> gpus = functions.stream().filter(function -> function.baseClass() == 0x03).toList();
+        List<String[]> pairs = new ArrayList<>();
+        for (int i = 0; i < gpus.size(); i++) {
+            for (int j = i + 1; j < gpus.size(); j++) {
+                PeerToPeerPath path = PeerToPeerPath.between(gpus.get(i), gpus.get(j), topology);
+                pairs.add(new String[] {gpus.get(i).address().toString(), gpus.get(j).address().toString(), path.route().name().toLowerCase(Locale.ROOT),
+                        Boolean.toString(path.isDirect()), path.redirectingPorts().stream().map(PciAddress::toString).collect(Collectors.joining(" "))});
+            }
+        }
+        return pairs;
     }
 
     private String groupMembers(PciFunction function) {

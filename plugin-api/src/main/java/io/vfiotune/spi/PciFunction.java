@@ -9,6 +9,8 @@ import java.util.OptionalInt;
  * did not tell are empty; what went wrong while reading is in {@link #faults()}.
  *
  * @param upstream the bridges above this function, nearest first
+ * @param rootComplex the host bridge the function hangs off, named like its sysfs directory ({@code pci0000:80})
+ * @param nvlinks functions joined to this one by NVLink2 (POWER9 V100 and its NPU links), sorted
  * @param configBytes how many bytes of config space could be read (64 for non-root, 256 or 4096)
  */
 public record PciFunction(
@@ -25,6 +27,8 @@ public record PciFunction(
         Optional<PciePortType> portType,
         Optional<AcsControl> acs,
         List<PciAddress> upstream,
+        String rootComplex,
+        List<PciAddress> nvlinks,
         int configBytes,
         List<Finding> faults) {
 
@@ -35,6 +39,7 @@ public record PciFunction(
         bars = List.copyOf(bars);
         capabilities = List.copyOf(capabilities);
         upstream = List.copyOf(upstream);
+        nvlinks = List.copyOf(nvlinks);
         faults = List.copyOf(faults);
     }
 

@@ -44,6 +44,10 @@ public final class ConfigSpace {
         } else if (allOnes) {
             faults.add(Finding.warning("PROBE-ALL-FF", subject,
                     "config space reads all 0xFF: the device is gone or powered down (D3cold)"));
+        } else if (bytes.length < STANDARD_SIZE) {
+            // Linux gives non-root readers only the 64-byte header: nothing can be said about capabilities.
+            faults.add(Finding.warning("PROBE-HEADER-ONLY", subject, "only " + bytes.length
+                    + " bytes of config space are readable (run as root): capabilities, MSI-X and clique room are unknown"));
         } else {
             walkStandardCapabilities();
             walkExtendedCapabilities();

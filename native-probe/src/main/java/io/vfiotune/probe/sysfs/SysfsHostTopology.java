@@ -18,10 +18,12 @@ import java.nio.file.NoSuchFileException;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Locale;
 import java.util.Map;
 import java.util.Optional;
 import java.util.OptionalInt;
 import java.util.concurrent.ConcurrentHashMap;
+import java.util.regex.Pattern;
 import java.util.stream.Stream;
 
 /**
@@ -31,15 +33,18 @@ import java.util.stream.Stream;
  */
 public final class SysfsHostTopology implements HostTopology {
     private static final int MAX_CONFIG_BYTES = 4096;
+    private static final Pattern ROOT_COMPLEX = Pattern.compile("pci[0-9a-f]{4}:[0-9a-f]{2}");
     private static final int MAX_SMALL_FILE_BYTES = 64 * 1024;
 
     private final SysfsRoot sysfs;
     private final HostFacts facts;
+    private final NvlinkPairing nvlinkPairing;
     private final Map<PciAddress, Optional<PciFunction>> functions = new ConcurrentHashMap<>();
 
     public SysfsHostTopology(SysfsRoot sysfs, HostFacts facts) {
         this.sysfs = requireNonNull(sysfs, "sysfs is null");
         this.facts = requireNonNull(facts, "facts is null");
+        this.nvlinkPairing = new NvlinkPairing(sysfs);
     }
 
     @Override
@@ -102,10 +107,14 @@ public final class SysfsHostTopology implements HostTopology {
         Optional<List<BarDecoder.ResourceLine>> resource = readResource(directory, subject, faults);
         List<PciBar> bars = config.length >= 0x40 ? BarDecoder.decode(decoded, resource) : List.of();
         OptionalInt group = readIommuGroup(directory, subject, faults);
+        Placement placement = placement(address, faults);
+        List<PciAddress> nvlinks = group.isPresent() && NvlinkPairing.takesPart(decoded.vendorId(), decoded.deviceId())
+                ? nvlinkPairing.peers(address, decoded.vendorId(), decoded.deviceId(), iommuGroupMembers(group.getAsInt()))
+                : List.of();
         return Optional.of(new PciFunction(address, decoded.vendorId(), decoded.deviceId(), decoded.classCode(),
                 readNumaNode(directory, subject, faults), group, readLinkName(directory.resolve("driver")), bars,
-                decoded.capabilities(), decoded.msix(), decoded.portType(), decoded.acs(), upstream(address, faults),
-                config.length, faults));
+                decoded.capabilities(), decoded.msix(), decoded.portType(), decoded.acs(), placement.upstream(), placement.rootComplex(),
+                nvlinks, config.length, faults));
     }
 
     private Optional<List<BarDecoder.ResourceLine>> readResource(Path directory, String subject, List<Finding> faults) {
@@ -163,8 +172,13 @@ public final class SysfsHostTopology implements HostTopology {
         }
     }
 
-    /** The bridges above the function, nearest first, from the real path of its sysfs link. */
-    private List<PciAddress> upstream(PciAddress address, List<Finding> faults) {
+    /** Where a function sits: the bridges above it, nearest first, and its root complex. */
+    private record Placement(List<PciAddress> upstream, String rootComplex) {
+    }
+
+    /** Read from the real path of the function's sysfs link, {@code .../pci0000:00/0000:00:02.0/0000:03:00.0}. */
+    private Placement placement(PciAddress address, List<Finding> faults) {
+        String unknownRoot = String.format(Locale.ROOT, "pci%04x:??", address.domain());
         Path realPath;
         Path realRoot;
         try {
@@ -172,20 +186,23 @@ public final class SysfsHostTopology implements HostTopology {
             realRoot = sysfs.root().toRealPath();
         } catch (IOException e) {
             faults.add(Finding.warning("PROBE-DANGLING-LINK", address.toString(), "the sysfs device link cannot be resolved"));
-            return List.of();
+            return new Placement(List.of(), unknownRoot);
         }
         if (!realPath.startsWith(realRoot)) {
             faults.add(Finding.warning("PROBE-OUTSIDE-ROOT", address.toString(), "the sysfs device link leaves the sysfs root; parents ignored"));
-            return List.of();
+            return new Placement(List.of(), unknownRoot);
         }
         List<PciAddress> parents = new ArrayList<>();
+        String rootComplex = unknownRoot;
         for (Path part : realRoot.relativize(realPath.getParent())) {
             String name = part.toString();
             if (PciAddress.isCanonical(name)) {
                 parents.add(0, PciAddress.parse(name));
+            } else if (ROOT_COMPLEX.matcher(name).matches()) {
+                rootComplex = name;
             }
         }
-        return List.copyOf(parents);
+        return new Placement(List.copyOf(parents), rootComplex);
     }
 
     private static Optional<String> readLinkName(Path link) {
@@ -206,8 +223,12 @@ public final class SysfsHostTopology implements HostTopology {
 
     /** Reads at most {@code limit} bytes; sysfs files report size 4096 whatever they hold, so never trust the size. */
     static byte[] readBounded(Path file, int limit) throws IOException {
-        if (!Files.isRegularFile(file)) {
+        if (!Files.exists(file)) {
             throw new NoSuchFileException(file.toString());
+        }
+        if (!Files.isRegularFile(file)) {
+            // Never open FIFOs, devices or directories: a read could block a VM start forever.
+            throw new IOException(file + " is not a regular file");
         }
         try (InputStream in = Files.newInputStream(file)) {
             return in.readNBytes(limit);

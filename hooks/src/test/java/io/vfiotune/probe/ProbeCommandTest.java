@@ -1,0 +1,110 @@
+package io.vfiotune.probe;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import io.vfiotune.golden.CliRun;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.Arrays;
+import java.util.List;
+import java.util.stream.Stream;
+
+/** {@code vfio-tune probe --json} end to end: the derived answers the transforms decide from. */
+class ProbeCommandTest {
+    @Test
+    void teslaPairBehindOneSwitchAndPascalOnTheOtherSocket(@TempDir Path sysfs) throws IOException {
+        FixtureHosts.materialize("x86-plx-t4-pair", sysfs);
+        String json = probe(sysfs, "4096", "0000:03:00.0", "0000:04:00.0", "0000:81:00.0", "0000:02:08.0");
+        String t4 = line(json, "0000:03:00.0");
+        assertTrue(t4.contains("\"cliqueRoom\":{\"0xc8\":false,\"0xd4\":true}"), t4);
+        assertTrue(t4.contains("\"switchUpstreamPort\":\"0000:01:00.0\""), t4);
+        assertTrue(t4.contains("\"msix\":{\"offset\":200,\"vectors\":6,\"tableBar\":0,\"tableOffset\":12124160,\"pbaBar\":0,\"pbaOffset\":12189696}"), t4);
+        assertTrue(t4.contains("\"msixRelocationHelps\":false"), t4);
+        assertTrue(t4.contains("\"name\":\"NVIDIA Corporation TU104GL [Tesla T4]\""), t4);
+        String p1000 = line(json, "0000:81:00.0");
+        assertTrue(p1000.contains("\"cliqueRoom\":{\"0xc8\":true,\"0xd4\":true}"), p1000);
+        assertTrue(p1000.contains("\"numaNode\":1") && p1000.contains("\"rootComplex\":\"pci0000:80\"") && p1000.contains("\"switchUpstreamPort\":null"), p1000);
+        String port = line(json, "0000:02:08.0");
+        assertTrue(port.contains("\"portType\":\"switch_downstream\"") && port.contains("\"acsRedirect\":false"), port);
+        assertTrue(json.contains("{\"a\":\"0000:03:00.0\",\"b\":\"0000:04:00.0\",\"route\":\"switch\",\"direct\":true,\"redirectingPorts\":[]}"), json);
+        assertTrue(json.contains("{\"a\":\"0000:03:00.0\",\"b\":\"0000:81:00.0\",\"route\":\"across_host_bridges\",\"direct\":false,\"redirectingPorts\":[]}"), json);
+
+        String large = line(probe(sysfs, "65536", "0000:03:00.0"), "0000:03:00.0");
+        assertTrue(large.contains("\"msixRelocationHelps\":true"), large);
+    }
+
+    @Test
+    void connectX3TableSharesA64KPage(@TempDir Path sysfs) throws IOException {
+        FixtureHosts.materialize("x86-haswell-p1000-cx3", sysfs);
+        assertTrue(line(probe(sysfs, "4096", "0000:03:00.0"), "0000:03:00.0").contains("\"msixRelocationHelps\":false"));
+        assertTrue(line(probe(sysfs, "65536", "0000:03:00.0"), "0000:03:00.0").contains("\"msixRelocationHelps\":true"));
+    }
+
+    @Test
+    void skylakeIgdAtItsFixedAddress(@TempDir Path sysfs) throws IOException {
+        FixtureHosts.materialize("x86-skylake-igd", sysfs);
+        String igd = line(probe(sysfs, "4096", "0000:00:02.0"), "0000:00:02.0");
+        assertTrue(igd.contains("\"vendor\":\"8086\",\"device\":\"191e\",\"class\":\"030000\""), igd);
+        assertTrue(igd.contains("\"portType\":\"root_complex_integrated_endpoint\""), igd);
+    }
+
+    @Test
+    void power9GpusPairWithTheirNvlinkBridgesInTwoGroups(@TempDir Path sysfs) throws IOException {
+        FixtureHosts.materialize("power9-ac922-v100-npu", sysfs);
+        String json = probe(sysfs, "65536", "0004:04:00.0", "0004:05:00.0", "0035:03:00.0", "0006:00:01.2");
+        String gpu = line(json, "0004:04:00.0");
+        assertTrue(gpu.contains("\"nvlinks\":[\"0006:00:00.0\",\"0006:00:00.1\",\"0006:00:00.2\"]"), gpu);
+        assertTrue(gpu.contains("\"iommuGroup\":5") && gpu.contains("\"msix\":null"), gpu);
+        assertTrue(line(json, "0035:03:00.0").contains("\"iommuGroup\":10"));
+        assertTrue(line(json, "0006:00:01.2").contains("\"nvlinks\":[\"0004:05:00.0\"]"));
+        assertTrue(json.contains("{\"a\":\"0004:04:00.0\",\"b\":\"0004:05:00.0\",\"route\":\"nvlink\",\"direct\":true"), json);
+        assertTrue(json.contains("{\"a\":\"0004:04:00.0\",\"b\":\"0035:03:00.0\",\"route\":\"across_host_bridges\",\"direct\":false"), json);
+    }
+
+    @Test
+    void missingFunctionIsRefusedByName(@TempDir Path sysfs) throws IOException {
+        FixtureHosts.materialize("x86-skylake-igd", sysfs);
+        CliRun.Result result = CliRun.run(new byte[0], "probe", "--sysfs-root", sysfs.toString(), "0000:3b:00.0");
+        assertEquals(2, result.status());
+        assertEquals("vfio-tune: error [HOSTDEV-MISSING] 0000:3b:00.0: no such PCI function on this host\n", result.stderr());
+    }
+
+    /** This machine's own /sys: a VM with virtio devices and no IOMMU, so every function says it has no group. */
+    @Test
+    void probesThisMachinesRealSysfs() throws IOException {
+        Path devices = Path.of("/sys/bus/pci/devices");
+        List<String> expected;
+        try (Stream<Path> entries = Files.list(devices)) {
+            expected = entries.map(path -> path.getFileName().toString()).sorted().toList();
+        }
+        CliRun.Result result = CliRun.run(new byte[0], "probe", "--json", "--sysfs-root", "/", "--libvirt-version", "9.0.0", "--qemu-version", "7.2.0");
+        assertEquals(0, result.status(), result.stderr());
+        List<String> reported = Arrays.stream(result.stdout().split("\n")).filter(text -> text.startsWith(" {\"address\":"))
+                .map(text -> text.substring(13, 25)).toList();
+        assertEquals(expected, reported);
+        boolean hostHasGroups = Files.isDirectory(Path.of("/sys/kernel/iommu_groups")) && Files.list(Path.of("/sys/kernel/iommu_groups")).findAny().isPresent();
+        for (String address : expected) {
+            String function = line(result.stdout(), address);
+            assertTrue(function.contains("\"vendor\":\"" + Files.readString(devices.resolve(address).resolve("vendor")).trim().substring(2) + "\""), function);
+            assertEquals(!hostHasGroups, function.contains("PROBE-NO-IOMMU-GROUP"), function);
+        }
+    }
+
+    private static String probe(Path sysfs, String pageSize, String... functions) {
+        String[] arguments = Stream.concat(Stream.of("probe", "--json", "--sysfs-root", sysfs.toString(), "--page-size", pageSize), Arrays.stream(functions)).toArray(String[]::new);
+        CliRun.Result result = CliRun.run(new byte[0], arguments);
+        assertEquals(0, result.status(), result.stderr());
+        assertEquals("", result.stderr());
+        return result.stdout();
+    }
+
+    private static String line(String json, String address) {
+        return Arrays.stream(json.split("\n")).filter(text -> text.startsWith(" {\"address\":\"" + address + "\"")).findFirst()
+                .orElseThrow(() -> new AssertionError(address + " not in " + json));
+    }
+}
