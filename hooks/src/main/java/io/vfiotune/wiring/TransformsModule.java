@@ -2,6 +2,7 @@ package io.vfiotune.wiring;
 
 import com.google.inject.AbstractModule;
 import io.vfiotune.xml.guice.TransformBindings;
+import io.vfiotune.xml.transforms.GpuDirectCliqueTransform;
 
 /**
  * The product's transforms, one {@code bindTransform} line each, in the order
@@ -11,5 +12,6 @@ public final class TransformsModule extends AbstractModule {
     @Override
     protected void configure() {
         TransformBindings.declareTransforms(binder());
+        TransformBindings.bindTransform(binder(), GpuDirectCliqueTransform.class);
     }
 }

@@ -16,8 +16,15 @@ public final class VfioTune {
     }
 
     public static Injector injector(HostSettings settings, Module... extraModules) {
-        List<Module> modules = new ArrayList<>(List.of(new ProbeModule(settings), new EngineModule(), new TransformsModule()));
+        List<Module> modules = new ArrayList<>(List.of(new TransformsModule()));
         modules.addAll(List.of(extraModules));
+        return engine(settings, modules);
+    }
+
+    /** The host and the engine with only the given transforms: for tests that drive the engine with their own. */
+    public static Injector engine(HostSettings settings, List<Module> transformModules) {
+        List<Module> modules = new ArrayList<>(List.of(new ProbeModule(settings), new EngineModule()));
+        modules.addAll(transformModules);
         // DEVELOPMENT stage: singletons are built on first use, which keeps the hook's start-up lean.
         return Guice.createInjector(Stage.DEVELOPMENT, modules);
     }

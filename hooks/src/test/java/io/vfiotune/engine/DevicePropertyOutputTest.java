@@ -177,12 +177,13 @@ class DevicePropertyOutputTest {
     private PlanResult plan(String domain, String libvirt, String qemu) {
         HostSettings settings = HostSettings.of(Map.of(HostSettings.SYSFS_ROOT, temporary.toString(), HostSettings.LIBVIRT_VERSION, libvirt,
                 HostSettings.QEMU_VERSION, qemu, HostSettings.ARCH, "x86_64", HostSettings.PAGE_SIZE, "4096"));
-        Injector injector = VfioTune.injector(settings, new AbstractModule() {
+        Injector injector = VfioTune.engine(settings, List.of(new AbstractModule() {
             @Override
             protected void configure() {
+                TransformBindings.declareTransforms(binder());
                 TransformBindings.bindTransform(binder(), EveryHostdevTransform.class);
             }
-        });
+        }));
         return injector.getInstance(DomainPlanner.class).plan(domain.getBytes(StandardCharsets.UTF_8), injector.getInstance(HostTopology.class));
     }
 

@@ -1,6 +1,7 @@
 package io.vfiotune.spi;
 
 import java.util.Optional;
+import java.util.Set;
 
 /**
  * Facts about the host that are not PCI topology. Implementations resolve
@@ -19,4 +20,13 @@ public interface HostFacts {
 
     /** The QEMU version of the given emulator binary, or of the pinned version when one is configured. */
     Version qemuVersion(Optional<String> emulator);
+
+    /**
+     * Root complexes ({@code pci0000:00}) the operator declared able to route
+     * peer-to-peer between root ports. No host says this about itself, so it is
+     * configuration only, and empty unless configured.
+     */
+    default Set<String> peerToPeerHostBridges() {
+        return Set.of();
+    }
 }

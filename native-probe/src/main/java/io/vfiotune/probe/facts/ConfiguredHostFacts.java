@@ -10,6 +10,8 @@ import io.vfiotune.spi.VfioTuneException;
 
 import java.nio.file.Path;
 import java.util.Optional;
+import java.util.Set;
+import java.util.TreeSet;
 import java.util.function.Function;
 import java.util.function.Supplier;
 
@@ -67,6 +69,23 @@ public final class ConfiguredHostFacts implements HostFacts {
         }
         String binary = emulator.orElseThrow(() -> unknown(HostSettings.QEMU_VERSION, "the domain names no <emulator>"));
         return fromMachine(HostSettings.QEMU_VERSION, () -> qemu.version(Path.of(binary)));
+    }
+
+    @Override
+    public Set<String> peerToPeerHostBridges() {
+        return pinned(HostSettings.P2P_HOST_BRIDGES, ConfiguredHostFacts::parseHostBridges).orElse(Set.of());
+    }
+
+    private static Set<String> parseHostBridges(String text) {
+        Set<String> bridges = new TreeSet<>();
+        for (String entry : text.split(",")) {
+            String bridge = entry.trim();
+            if (!bridge.matches("pci[0-9a-f]{4}:[0-9a-f]{2}")) {
+                throw new IllegalArgumentException("'" + bridge + "' is not a root complex name like pci0000:00 (see /sys/devices)");
+            }
+            bridges.add(bridge);
+        }
+        return Set.copyOf(bridges);
     }
 
     private <T> Optional<T> pinned(String key, Function<String, T> parser) {

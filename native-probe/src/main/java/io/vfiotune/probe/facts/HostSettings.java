@@ -31,11 +31,17 @@ public final class HostSettings {
     public static final String QEMU_VERSION = "qemu-version";
     /** Where the QEMU version cache lives; default {@code /var/cache/vfio-tune}. */
     public static final String CACHE_DIRECTORY = "cache-directory";
+    /**
+     * Root complexes (as sysfs names them, {@code pci0000:00}) whose host bridges
+     * forward peer-to-peer traffic between their root ports; GPUs below two
+     * different root ports share a derived clique only when both are listed.
+     */
+    public static final String P2P_HOST_BRIDGES = "p2p-host-bridges";
 
     public static final Path DEFAULT_CONFIG = Path.of("/etc/vfio-tune/vfio-tune.properties");
     public static final String CONFIG_ENVIRONMENT_VARIABLE = "VFIO_TUNE_CONFIG";
 
-    private static final Set<String> KNOWN_KEYS = Set.of(SYSFS_ROOT, ARCH, PAGE_SIZE, LIBVIRT_VERSION, QEMU_VERSION, CACHE_DIRECTORY);
+    private static final Set<String> KNOWN_KEYS = Set.of(SYSFS_ROOT, ARCH, PAGE_SIZE, LIBVIRT_VERSION, QEMU_VERSION, CACHE_DIRECTORY, P2P_HOST_BRIDGES);
 
     private final Map<String, String> values;
 
