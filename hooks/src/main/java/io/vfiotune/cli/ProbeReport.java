@@ -4,6 +4,7 @@ import io.vfiotune.probe.sysfs.PciIds;
 import io.vfiotune.spi.Finding;
 import io.vfiotune.spi.HostTopology;
 import io.vfiotune.spi.MsixPageSharing;
+import io.vfiotune.spi.MsixRelocation;
 import io.vfiotune.spi.PciAddress;
 import io.vfiotune.spi.PciBar;
 import io.vfiotune.spi.PciCapability;
@@ -57,8 +58,9 @@ final class ProbeReport {
                     .collect(Collectors.joining(" "))).append('\n');
             function.msix().ifPresent(msix -> out.append(String.format(Locale.ROOT, "  msi-x: %d vectors, table bar%d+0x%x, pba bar%d+0x%x%n",
                     msix.vectors(), msix.tableBar(), msix.tableOffset(), msix.pbaBar(), msix.pbaOffset())));
-            MsixPageSharing.judge(function, pageSize).ifPresent(verdict -> out.append("  msi-x relocation ").append(verdict.shares() ? "helps" : "not needed")
-                    .append(" at ").append(pageSize).append("-byte pages: ").append(verdict.reason()).append('\n'));
+            MsixRelocation.advise(function, pageSize, topology.facts().msixKnownGood()).ifPresent(advice -> out.append("  msi-x relocation at ")
+                    .append(pageSize).append("-byte pages: ").append(advice.value()).append(advice.bar().isPresent() ? " (" + advice.source() + "); " : "; ")
+                    .append(advice.evidence()).append('\n'));
             out.append("  clique room: ");
             for (int offset : CLIQUE_OFFSETS) {
                 out.append(String.format(Locale.ROOT, "0x%02x %s  ", offset, function.isConfigRangeFree(offset, 8) ? "free" : "taken"));
@@ -110,6 +112,8 @@ final class ProbeReport {
                     msix.capabilityOffset(), msix.vectors(), msix.tableBar(), msix.tableOffset(), msix.pbaBar(), msix.pbaOffset())).orElse("null"));
             Optional<MsixPageSharing> verdict = MsixPageSharing.judge(function, pageSize);
             out.append(",\"msixRelocationHelps\":").append(verdict.map(value -> Boolean.toString(value.shares())).orElse("null"));
+            out.append(",\"msixRelocation\":").append(MsixRelocation.advise(function, pageSize, topology.facts().msixKnownGood())
+                    .map(advice -> "{\"value\":" + quote(advice.value()) + ",\"source\":" + quote(advice.source()) + "}").orElse("null"));
             out.append(",\"cliqueRoom\":{\"0xc8\":").append(function.isConfigRangeFree(0xc8, 8)).append(",\"0xd4\":").append(function.isConfigRangeFree(0xd4, 8)).append('}');
             out.append(",\"faults\":").append(function.faults().stream().map(fault -> "{\"code\":" + quote(fault.code()) + ",\"message\":" + quote(fault.message()) + "}")
                     .collect(Collectors.joining(",", "[", "]")));

@@ -3,6 +3,7 @@ package io.vfiotune.wiring;
 import com.google.inject.AbstractModule;
 import io.vfiotune.xml.guice.TransformBindings;
 import io.vfiotune.xml.transforms.GpuDirectCliqueTransform;
+import io.vfiotune.xml.transforms.MsixRelocationTransform;
 
 /**
  * The product's transforms, one {@code bindTransform} line each, in the order
@@ -13,5 +14,6 @@ public final class TransformsModule extends AbstractModule {
     protected void configure() {
         TransformBindings.declareTransforms(binder());
         TransformBindings.bindTransform(binder(), GpuDirectCliqueTransform.class);
+        TransformBindings.bindTransform(binder(), MsixRelocationTransform.class);
     }
 }

@@ -36,6 +36,7 @@ class ProbeCommandTest {
 
         String large = line(probe(sysfs, "65536", "0000:03:00.0"), "0000:03:00.0");
         assertTrue(large.contains("\"msixRelocationHelps\":true"), large);
+        assertTrue(large.contains("\"msixRelocation\":{\"value\":\"bar5\",\"source\":\"computed: empty slot (32-bit)\"}"), large);
     }
 
     @Test

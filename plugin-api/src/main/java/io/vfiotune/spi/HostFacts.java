@@ -1,5 +1,6 @@
 package io.vfiotune.spi;
 
+import java.util.Map;
 import java.util.Optional;
 import java.util.Set;
 
@@ -28,5 +29,10 @@ public interface HostFacts {
      */
     default Set<String> peerToPeerHostBridges() {
         return Set.of();
+    }
+
+    /** Site entries for the known-good MSI-X relocation table, {@code "vvvv:dddd"} to BAR index; they win over shipped ones. */
+    default Map<String, Integer> msixKnownGood() {
+        return Map.of();
     }
 }

@@ -31,6 +31,10 @@ public record MsixPageSharing(boolean shares, String reason) {
         if (pbaBar.isPresent() && msix.pbaOffset() + msix.pbaBytes() > pbaBar.get().size()) {
             return Optional.of(new MsixPageSharing(true, "PBA lies outside its BAR; " + evidence));
         }
+        if (msix.pbaBar() == msix.tableBar() && msix.pbaOffset() < msix.tableOffset() + msix.tableBytes()
+                && msix.tableOffset() < msix.pbaOffset() + msix.pbaBytes()) {
+            return Optional.of(new MsixPageSharing(true, "table and PBA overlap; " + evidence));
+        }
         boolean shares = grabsMore(msix.tableOffset(), msix.tableBytes(), tableBar.get().size(), pageSize);
         if (msix.pbaBar() == msix.tableBar() || pbaBar.isPresent()) {
             long pbaSize = msix.pbaBar() == msix.tableBar() ? tableBar.get().size() : pbaBar.get().size();

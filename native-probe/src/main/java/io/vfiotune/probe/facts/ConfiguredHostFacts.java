@@ -9,17 +9,22 @@ import io.vfiotune.spi.Version;
 import io.vfiotune.spi.VfioTuneException;
 
 import java.nio.file.Path;
+import java.util.Map;
 import java.util.Optional;
+import java.util.TreeMap;
 import java.util.Set;
 import java.util.TreeSet;
 import java.util.function.Function;
 import java.util.function.Supplier;
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
 
 /**
  * Host facts: a pinned value when the settings have one, else read from the
  * machine on first use. Nothing is read that a plan does not ask for.
  */
 public final class ConfiguredHostFacts implements HostFacts {
+    private static final Pattern MSIX_ENTRY = Pattern.compile("([0-9a-f]{4}:[0-9a-f]{4})=bar([0-5])");
     private final HostSettings settings;
     private final NativeSystem nativeSystem;
     private final LibvirtVersionSource libvirt;
@@ -74,6 +79,23 @@ public final class ConfiguredHostFacts implements HostFacts {
     @Override
     public Set<String> peerToPeerHostBridges() {
         return pinned(HostSettings.P2P_HOST_BRIDGES, ConfiguredHostFacts::parseHostBridges).orElse(Set.of());
+    }
+
+    @Override
+    public Map<String, Integer> msixKnownGood() {
+        return pinned(HostSettings.MSIX_RELOCATION_TABLE, ConfiguredHostFacts::parseMsixTable).orElse(Map.of());
+    }
+
+    private static Map<String, Integer> parseMsixTable(String text) {
+        Map<String, Integer> table = new TreeMap<>();
+        for (String entry : text.split(",")) {
+            Matcher matcher = MSIX_ENTRY.matcher(entry.trim());
+            if (!matcher.matches()) {
+                throw new IllegalArgumentException("'" + entry.trim() + "' is not an entry like 126f:2262=bar2");
+            }
+            table.put(matcher.group(1), Integer.parseInt(matcher.group(2)));
+        }
+        return Map.copyOf(table);
     }
 
     private static Set<String> parseHostBridges(String text) {

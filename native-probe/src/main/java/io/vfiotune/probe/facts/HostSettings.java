@@ -37,11 +37,13 @@ public final class HostSettings {
      * different root ports share a derived clique only when both are listed.
      */
     public static final String P2P_HOST_BRIDGES = "p2p-host-bridges";
+    /** Site additions to the known-good MSI-X relocation table: {@code 126f:2262=bar2,10de:1eb8=bar5}. */
+    public static final String MSIX_RELOCATION_TABLE = "msix-relocation-table";
 
     public static final Path DEFAULT_CONFIG = Path.of("/etc/vfio-tune/vfio-tune.properties");
     public static final String CONFIG_ENVIRONMENT_VARIABLE = "VFIO_TUNE_CONFIG";
 
-    private static final Set<String> KNOWN_KEYS = Set.of(SYSFS_ROOT, ARCH, PAGE_SIZE, LIBVIRT_VERSION, QEMU_VERSION, CACHE_DIRECTORY, P2P_HOST_BRIDGES);
+    private static final Set<String> KNOWN_KEYS = Set.of(SYSFS_ROOT, ARCH, PAGE_SIZE, LIBVIRT_VERSION, QEMU_VERSION, CACHE_DIRECTORY, P2P_HOST_BRIDGES, MSIX_RELOCATION_TABLE);
 
     private final Map<String, String> values;
 

@@ -26,6 +26,7 @@ import jakarta.inject.Inject;
 import java.nio.charset.StandardCharsets;
 import java.util.ArrayList;
 import java.util.Comparator;
+import java.util.LinkedHashSet;
 import java.util.List;
 import java.util.Optional;
 import java.util.Set;
@@ -95,6 +96,10 @@ public final class DomainPlanner {
             edits.addAll(result.edits());
             findings.addAll(result.findings());
         }
+        // Transforms check the same hostdev independently (missing, wrong driver); say each thing once.
+        List<Finding> distinct = List.copyOf(new LinkedHashSet<>(findings));
+        findings.clear();
+        findings.addAll(distinct);
         if (findings.stream().anyMatch(finding -> finding.severity() == Severity.ERROR)) {
             return new PlanResult(Optional.empty(), false, true, name, edits, findings);
         }

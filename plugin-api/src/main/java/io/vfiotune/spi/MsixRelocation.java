@@ -1,0 +1,100 @@
+package io.vfiotune.spi;
+
+import java.util.Locale;
+import java.util.Map;
+import java.util.Optional;
+import java.util.TreeMap;
+
+/**
+ * Where QEMU's {@code x-msix-relocation} may put a device's MSI-X table, and
+ * where it should. QEMU's own {@code auto} has an empty lookup table and always
+ * fails, so the choice is made here from the device's real BARs.
+ */
+public final class MsixRelocation {
+    /** A 32-bit BAR is doubled to hold the table; it must stay below 4 GiB, so it can be at most 1 GiB (QEMU's rule). */
+    static final long MAX_DOUBLABLE_32_BIT = 1L << 30;
+
+    /**
+     * Device/BAR choices validated on real hardware, which win over the computed
+     * one because guest drivers can assume things about particular BARs.
+     * SM2262-class NVMe (table and PBA overlap) works with bar2: see
+     * ../shared/reference/platform-facts.md, section 4.
+     */
+    public static final Map<String, Integer> SHIPPED_KNOWN_GOOD = Map.of("126f:2262", 2);
+
+    private MsixRelocation() {
+    }
+
+    /** A decision for one device: the BAR (empty when relocation does not help) and the evidence. */
+    public record Advice(Optional<Integer> bar, String source, String evidence) {
+        public String value() {
+            return bar.map(index -> "bar" + index).orElse("off");
+        }
+    }
+
+    /** Why QEMU would reject {@code barN} for this device, as {code, message}; empty when it is acceptable. */
+    public static Optional<String[]> rejection(PciFunction function, int index) {
+        PciBar bar = function.bar(index).orElse(new PciBar(index, PciBar.Kind.EMPTY, false, 0));
+        if (bar.kind() == PciBar.Kind.IO) {
+            return Optional.of(new String[] {"MSIX-IO-BAR", "BAR" + index + " is an I/O BAR; QEMU can only relocate the MSI-X table into memory"});
+        }
+        if (bar.kind() == PciBar.Kind.MEMORY_64_UPPER_HALF) {
+            return Optional.of(new String[] {"MSIX-UPPER-HALF", "slot " + index + " is the upper half of 64-bit BAR" + (index - 1) + ", not a BAR of its own"});
+        }
+        if (bar.kind() == PciBar.Kind.MEMORY_32 && bar.size() > MAX_DOUBLABLE_32_BIT) {
+            return Optional.of(new String[] {"MSIX-BAR-TOO-LARGE", String.format(Locale.ROOT,
+                    "32-bit BAR%d is 0x%x bytes; doubled to hold the table it would not fit below 4 GiB (QEMU allows at most 1 GiB)", index, bar.size())});
+        }
+        if (function.msix().isEmpty()) {
+            return Optional.of(new String[] {"MSIX-NO-CAPABILITY", "the device has no MSI-X capability, so there is no table to relocate"});
+        }
+        return Optional.empty();
+    }
+
+    /** The BARs QEMU would accept, for messages: "bar4, bar5". */
+    public static String validChoices(PciFunction function) {
+        StringBuilder out = new StringBuilder();
+        for (int index = 0; index < 6; index++) {
+            if (rejection(function, index).isEmpty()) {
+                out.append(out.length() == 0 ? "" : ", ").append("bar").append(index);
+            }
+        }
+        return out.length() == 0 ? "none" : out.toString();
+    }
+
+    /**
+     * Decides for a device with MSI-X. Relocation is advised only when the table
+     * or PBA shares a host page with other BAR contents, overlap each other, or
+     * the PBA lies outside its BAR. The target is a known-good entry when there is
+     * one, else the lowest empty slot (a new BAR adds only the table's size), else
+     * the smallest memory BAR that can double.
+     */
+    public static Optional<Advice> advise(PciFunction function, long pageSize, Map<String, Integer> configuredKnownGood) {
+        Optional<MsixPageSharing> verdict = MsixPageSharing.judge(function, pageSize);
+        if (verdict.isEmpty()) {
+            return Optional.empty();
+        }
+        if (!verdict.get().shares()) {
+            return Optional.of(new Advice(Optional.empty(), "page layout", "not needed: " + verdict.get().reason()));
+        }
+        Map<String, Integer> knownGood = new TreeMap<>(SHIPPED_KNOWN_GOOD);
+        knownGood.putAll(configuredKnownGood);
+        String id = String.format(Locale.ROOT, "%04x:%04x", function.vendorId(), function.deviceId());
+        Integer listed = knownGood.get(id);
+        if (listed != null && rejection(function, listed).isEmpty()) {
+            return Optional.of(new Advice(Optional.of(listed), "known-good table (" + id + ")", verdict.get().reason()));
+        }
+        for (int index = 0; index < 6; index++) {
+            if (function.bar(index).map(bar -> bar.kind() == PciBar.Kind.EMPTY).orElse(true)) {
+                String shape = index < 5 && function.bar(index + 1).map(bar -> bar.kind() == PciBar.Kind.EMPTY).orElse(true)
+                        ? " (64-bit, using slot " + (index + 1) + " too)" : " (32-bit)";
+                return Optional.of(new Advice(Optional.of(index), "computed: empty slot" + shape, verdict.get().reason()));
+            }
+        }
+        Optional<PciBar> smallest = function.bars().stream().filter(PciBar::isMemory)
+                .filter(bar -> rejection(function, bar.index()).isEmpty())
+                .min((a, b) -> a.size() != b.size() ? Long.compare(a.size(), b.size()) : Integer.compare(a.index(), b.index()));
+        return Optional.of(smallest.map(bar -> new Advice(Optional.of(bar.index()), "computed: smallest BAR that can double", verdict.get().reason()))
+                .orElse(new Advice(Optional.empty(), "no slot", "relocation would help but no BAR can take the table; " + verdict.get().reason())));
+    }
+}
