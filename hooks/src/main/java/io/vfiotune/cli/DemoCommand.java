@@ -41,7 +41,7 @@ final class DemoCommand implements Callable<Integer> {
             ProbeCommand probe = new ProbeCommand();
             probe.main = main;
             probe.facts = facts;
-            probe.functions = java.util.List.of("0000:05:00.0", "0000:05:00.1", "0000:03:00.0");
+            probe.functions = java.util.List.of("0000:03:00.0", "0000:04:00.0", "0000:81:00.0");
             probe.call();
             main.console.out().println();
             main.console.out().println("-- findings and diff (vfio-tune diff) --");
