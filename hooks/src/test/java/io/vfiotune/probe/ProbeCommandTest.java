@@ -29,6 +29,8 @@ class ProbeCommandTest {
         String p1000 = line(json, "0000:81:00.0");
         assertTrue(p1000.contains("\"cliqueRoom\":{\"0xc8\":true,\"0xd4\":true}"), p1000);
         assertTrue(p1000.contains("\"numaNode\":1") && p1000.contains("\"rootComplex\":\"pci0000:80\"") && p1000.contains("\"switchUpstreamPort\":null"), p1000);
+        String hopper = line(probe(sysfs, "4096", "0000:82:00.0"), "0000:82:00.0");
+        assertTrue(hopper.contains("\"cliqueRoom\":{\"0xc8\":true,\"0xd4\":true}") && hopper.contains("\"msix\":{\"offset\":176,"), hopper);
         String port = line(json, "0000:02:08.0");
         assertTrue(port.contains("\"portType\":\"switch_downstream\"") && port.contains("\"acsRedirect\":false"), port);
         assertTrue(json.contains("{\"a\":\"0000:03:00.0\",\"b\":\"0000:04:00.0\",\"route\":\"switch\",\"direct\":true,\"redirectingPorts\":[]}"), json);
