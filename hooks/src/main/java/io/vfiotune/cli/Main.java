@@ -16,8 +16,8 @@ import java.util.Map;
 @Command(name = "vfio-tune", mixinStandardHelpOptions = true, versionProvider = Main.VersionProvider.class,
         description = "Rewrites libvirt domain XML so PCI passthrough devices are set up right for this host.",
         subcommands = {PlanCommand.class, DiffCommand.class, ProbeCommand.class, DemoCommand.class,
-                NotYetAvailable.Hook.class, NotYetAvailable.Apply.class, NotYetAvailable.Watch.class,
-                NotYetAvailable.InstallHook.class, SnapshotCommand.class, FixtureCommand.class})
+                HookCommand.class, ApplyCommand.class, NotYetAvailable.Watch.class,
+                InstallHookCommand.class, SnapshotCommand.class, FixtureCommand.class})
 public final class Main implements Runnable {
     final Console console;
 

@@ -26,19 +26,7 @@ final class NotYetAvailable {
         }
     }
 
-    @Command(name = "hook", description = "The libvirt hook protocol (not yet available).")
-    static final class Hook extends Pending {
-    }
-
-    @Command(name = "apply", description = "Plan and redefine domains through libvirt (not yet available).")
-    static final class Apply extends Pending {
-    }
-
     @Command(name = "watch", description = "Apply plans on libvirt define events (not yet available).")
     static final class Watch extends Pending {
-    }
-
-    @Command(name = "install-hook", description = "Install the hook into /etc/libvirt/hooks/qemu.d (not yet available).")
-    static final class InstallHook extends Pending {
     }
 }

@@ -101,14 +101,14 @@ public final class DomainPlanner {
         findings.clear();
         findings.addAll(distinct);
         if (findings.stream().anyMatch(finding -> finding.severity() == Severity.ERROR)) {
-            return new PlanResult(Optional.empty(), false, true, name, edits, findings);
+            return new PlanResult(Optional.empty(), false, true, name, edits, findings, domain.annotations().onMismatch());
         }
         List<DomainEdit.SetDeviceProperty> properties = edits.stream().filter(DomainEdit.SetDeviceProperty.class::isInstance)
                 .map(DomainEdit.SetDeviceProperty.class::cast).toList();
         if (!properties.isEmpty()) {
             Optional<OutputForm> form = chooseForm(domain, host, findings);
             if (form.isEmpty()) {
-                return new PlanResult(Optional.empty(), false, true, name, edits, findings);
+                return new PlanResult(Optional.empty(), false, true, name, edits, findings, domain.annotations().onMismatch());
             }
             properties.forEach(edit -> editor.setProperty(edit, form.get()));
             findings.addAll(editor.findings());
@@ -116,13 +116,13 @@ public final class DomainPlanner {
         writeRecord(tune, editor.record());
         String output = document.serialize();
         if (output.equals(text)) {
-            return new PlanResult(Optional.of(input), false, true, name, edits, findings);
+            return new PlanResult(Optional.of(input), false, true, name, edits, findings, domain.annotations().onMismatch());
         }
-        return new PlanResult(Optional.of(output.getBytes(StandardCharsets.UTF_8)), true, true, name, edits, findings);
+        return new PlanResult(Optional.of(output.getBytes(StandardCharsets.UTF_8)), true, true, name, edits, findings, domain.annotations().onMismatch());
     }
 
     private static PlanResult unchanged(byte[] input, boolean annotated, String name) {
-        return new PlanResult(Optional.of(input), false, annotated, name, List.of(), List.of());
+        return new PlanResult(Optional.of(input), false, annotated, name, List.of(), List.of(), TuneAnnotations.OnMismatch.REFUSE);
     }
 
     /** A per-device annotation for a device the domain does not pass through is a mistake worth refusing. */

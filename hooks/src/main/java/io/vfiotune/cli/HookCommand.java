@@ -1,0 +1,103 @@
+package io.vfiotune.cli;
+
+import io.vfiotune.spi.DomainEdit;
+import io.vfiotune.spi.ExitStatus;
+import io.vfiotune.spi.Finding;
+import io.vfiotune.spi.Severity;
+import io.vfiotune.spi.TuneAnnotations;
+import io.vfiotune.xml.annotations.AnnotationNamespace;
+import io.vfiotune.xml.engine.PlanResult;
+import io.vfiotune.xml.engine.SecureXmlReader;
+import io.vfiotune.xml.engine.XmlEquivalence;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Parameters;
+import picocli.CommandLine.ParentCommand;
+
+import java.nio.charset.StandardCharsets;
+import java.util.concurrent.Callable;
+import java.util.stream.Collectors;
+
+/**
+ * The libvirt qemu hook protocol. {@code prepare begin} is a gate: libvirt
+ * ignores a hook's output at start, so a definition that no longer fits this
+ * host is refused with the fix ({@code vfio-tune apply NAME}) instead of being
+ * started wrong. {@code migrate begin} and {@code restore begin} are filters
+ * whose output libvirt uses, limited to ABI-safe changes. Everything else is
+ * a no-op. The hook never calls libvirt.
+ */
+@Command(name = "hook", description = "The libvirt qemu hook: NAME OP SUBOP [EXTRA], domain XML on stdin.")
+final class HookCommand implements Callable<Integer> {
+    @ParentCommand
+    Main main;
+
+    @Parameters(index = "0", paramLabel = "NAME")
+    String name;
+
+    @Parameters(index = "1", paramLabel = "OP")
+    String operation;
+
+    @Parameters(index = "2", paramLabel = "SUBOP")
+    String subOperation;
+
+    @Parameters(index = "3", paramLabel = "EXTRA", arity = "0..1")
+    String extra;
+
+    @Override
+    public Integer call() {
+        boolean gate = operation.equals("prepare");
+        boolean filter = operation.equals("migrate") || operation.equals("restore");
+        if (!subOperation.equals("begin") || !(gate || filter)) {
+            return ExitStatus.OK.code(); // never fail reconnect, stopped or release: a failure there can kill a guest
+        }
+        byte[] input = SecureXmlReader.readBounded(main.console.in(), "stdin");
+        String text = new String(input, StandardCharsets.UTF_8);
+        if (!text.contains(AnnotationNamespace.URI)) {
+            return ExitStatus.OK.code();
+        }
+        // libvirt clears the hook's environment: configuration comes from the config file only.
+        PlanResult result = Planning.plan(main.console, new FactsOptions(), input);
+        if (result.refused()) {
+            Planning.printFindings(main.console, result);
+            return ExitStatus.REFUSED.code();
+        }
+        String output = new String(result.output().orElseThrow(), StandardCharsets.UTF_8);
+        boolean fits = !result.annotated() || !result.changed() || XmlEquivalence.equivalent(text, output);
+        printWarnings(result);
+        return gate ? gate(result, fits) : filter(result, fits, output);
+    }
+
+    private int gate(PlanResult result, boolean fits) {
+        if (fits) {
+            return ExitStatus.OK.code();
+        }
+        boolean warn = result.onMismatch() == TuneAnnotations.OnMismatch.WARN;
+        String message = "the definition does not fit this host; the plan wants " + describe(result)
+                + ". Run 'vfio-tune apply " + name + "' to redefine it" + (warn ? " (starting anyway: on-mismatch=\"warn\")" : ", then start it again");
+        main.console.err().println((warn ? Finding.warning("HOOK-MISMATCH", "domain " + name, message) : Finding.error("HOOK-MISMATCH", "domain " + name, message)).format());
+        return warn ? ExitStatus.OK.code() : ExitStatus.REFUSED.code();
+    }
+
+    private int filter(PlanResult result, boolean fits, String output) {
+        if (fits) {
+            return ExitStatus.OK.code(); // empty output: libvirt keeps the XML as it is
+        }
+        if (result.edits().stream().anyMatch(DomainEdit::guestVisible)) {
+            main.console.err().println(Finding.error("HOOK-GUEST-VISIBLE", "domain " + name, "arriving on this host needs guest-visible changes ("
+                    + describe(result) + "), which libvirt's ABI check forbids on " + operation + "; run 'vfio-tune apply " + name
+                    + "' on this host and start the domain fresh").format());
+            return ExitStatus.REFUSED.code();
+        }
+        main.console.out().print(output);
+        main.console.out().flush();
+        return ExitStatus.OK.code();
+    }
+
+    private void printWarnings(PlanResult result) {
+        result.findings().stream().filter(finding -> finding.severity() != Severity.INFO).forEach(finding -> main.console.err().println(finding.format()));
+    }
+
+    private static String describe(PlanResult result) {
+        return result.edits().stream().map(edit -> edit instanceof DomainEdit.SetDeviceProperty property
+                ? property.hostdev() + " " + property.property() + "=" + property.value() : edit.subject()).collect(Collectors.joining(", "));
+    }
+}

@@ -1,0 +1,125 @@
+package io.vfiotune.cli;
+
+import io.vfiotune.spi.ExitStatus;
+import io.vfiotune.spi.Finding;
+import io.vfiotune.spi.VfioTuneException;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Option;
+import picocli.CommandLine.ParentCommand;
+
+import java.io.IOException;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.StandardCopyOption;
+import java.nio.file.attribute.PosixFilePermissions;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Optional;
+import java.util.concurrent.Callable;
+import java.util.concurrent.TimeUnit;
+
+/**
+ * Installs the hook as a small POSIX shell launcher in libvirt's {@code qemu.d},
+ * then SIGHUPs libvirtd/virtqemud so they notice it. The launcher starts no JVM
+ * for the operations that need no work, nor for a domain without the
+ * vfio-tune namespace; that is what keeps every VM start cheap.
+ */
+@Command(name = "install-hook", description = "Install (or --uninstall) the hook launcher as /etc/libvirt/hooks/qemu.d/50-vfio-tune and reload libvirt.")
+final class InstallHookCommand implements Callable<Integer> {
+    static final String HOOK_NAME = "50-vfio-tune";
+
+    @ParentCommand
+    Main main;
+
+    @Option(names = "--hooks-dir", paramLabel = "DIR", description = "libvirt's qemu.d directory (default /etc/libvirt/hooks/qemu.d).")
+    Path hooksDirectory = Path.of("/etc/libvirt/hooks/qemu.d");
+
+    @Option(names = "--config", paramLabel = "FILE", description = "Make the hook read FILE instead of /etc/vfio-tune/vfio-tune.properties.")
+    Path config;
+
+    @Option(names = "--uninstall", description = "Remove the hook.")
+    boolean uninstall;
+
+    @Override
+    public Integer call() {
+        Path hook = hooksDirectory.resolve(HOOK_NAME);
+        try {
+            String state;
+            if (uninstall) {
+                state = Files.deleteIfExists(hook) ? "removed " + hook : "not installed: " + hook;
+            } else {
+                String launcher = launcher();
+                if (Files.isRegularFile(hook) && Files.readString(hook, StandardCharsets.UTF_8).equals(launcher)) {
+                    state = "already installed: " + hook;
+                } else {
+                    Files.createDirectories(hooksDirectory);
+                    // Written beside the target and renamed, so libvirt never runs a half-written hook.
+                    Path temporary = Files.createTempFile(hooksDirectory, ".vfio-tune", ".tmp");
+                    Files.writeString(temporary, launcher, StandardCharsets.UTF_8);
+                    Files.setPosixFilePermissions(temporary, PosixFilePermissions.fromString("rwxr-xr-x"));
+                    Files.move(temporary, hook, StandardCopyOption.ATOMIC_MOVE, StandardCopyOption.REPLACE_EXISTING);
+                    state = "installed " + hook;
+                }
+            }
+            main.console.out().println("vfio-tune: " + state + "; " + reloadLibvirt());
+            main.console.out().flush();
+            return ExitStatus.OK.code();
+        } catch (IOException e) {
+            throw new VfioTuneException(ExitStatus.USAGE_OR_INTERNAL, Finding.error("INSTALL-FAILED", hook.toString(), e.getMessage() + " (run as root)"));
+        }
+    }
+
+    /** The launcher, with this installation's paths baked in: libvirt runs hooks with an empty environment. */
+    private String launcher() {
+        Path home = Path.of(System.getProperty(DemoCommand.HOME_PROPERTY, ".")).toAbsolutePath().normalize();
+        String java = ProcessHandle.current().info().command().orElse("/usr/bin/java");
+        // The class path this very process runs with, so the hook runs exactly this build.
+        String classPath = System.getProperty("java.class.path");
+        String configLine = config == null ? "" : "export VFIO_TUNE_CONFIG='" + config.toAbsolutePath().normalize() + "'\n";
+        return """
+                #!/bin/sh
+                # vfio-tune libvirt hook, installed by 'vfio-tune install-hook'. Do not edit; reinstall instead.
+                # Only prepare, migrate and restore at "begin" can need work, and only for a domain that uses
+                # the vfio-tune namespace; everything else exits here without starting a JVM.
+                case "$2/$3" in
+                    prepare/begin|migrate/begin|restore/begin) ;;
+                    *) exit 0 ;;
+                esac
+                xml=$(mktemp "${TMPDIR:-/tmp}/vfio-tune-hook.XXXXXX") || exit 1
+                trap 'rm -f "$xml"' EXIT
+                trap 'exit 1' INT TERM
+                cat > "$xml"
+                grep -q 'urn:vfio-tune:1' "$xml" || exit 0
+                %s"%s" -XX:TieredStopAtLevel=1 -XX:+UseSerialGC -Xshare:auto -Xss4m \\
+                    -Dvfio-tune.home='%s' -cp '%s' \\
+                    io.vfiotune.cli.Main hook "$@" < "$xml"
+                """.formatted(configLine, java, home, classPath);
+    }
+
+    /** libvirt caches whether hooks exist until SIGHUP. */
+    private static String reloadLibvirt() {
+        List<Long> daemons = new ArrayList<>();
+        ProcessHandle.allProcesses().forEach(process -> {
+            Optional<String> command = process.info().command();
+            if (command.isPresent() && (command.get().endsWith("/libvirtd") || command.get().endsWith("/virtqemud"))) {
+                daemons.add(process.pid());
+            }
+        });
+        if (daemons.isEmpty()) {
+            return "no libvirtd or virtqemud running; it will see the hook when it starts";
+        }
+        for (long pid : daemons) {
+            try {
+                Process kill = new ProcessBuilder("kill", "-HUP", Long.toString(pid)).redirectErrorStream(true).start();
+                kill.waitFor(10, TimeUnit.SECONDS);
+            } catch (IOException e) {
+                return "could not signal libvirt (" + e.getMessage() + "); restart libvirtd or virtqemud";
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+                return "interrupted while signalling libvirt";
+            }
+        }
+        return "sent SIGHUP to libvirt (pid " + daemons + ")";
+    }
+}
