@@ -1,6 +1,7 @@
 package io.vfiotune.golden;
 
 import io.vfiotune.cli.Main;
+import io.vfiotune.probe.fixture.Directories;
 import io.vfiotune.probe.fixture.HostFixture;
 
 import java.io.ByteArrayInputStream;
@@ -126,7 +127,7 @@ public final class GoldenHarness {
                 Files.deleteIfExists(output);
             }
         } finally {
-            deleteTree(sysfs);
+            Directories.deleteTree(sysfs);
         }
         return problems;
     }
@@ -216,14 +217,6 @@ public final class GoldenHarness {
             }
         }
         return emptyConfig;
-    }
-
-    static void deleteTree(Path root) throws IOException {
-        try (Stream<Path> paths = Files.walk(root)) {
-            for (Path path : paths.sorted(java.util.Comparator.reverseOrder()).toList()) {
-                Files.deleteIfExists(path);
-            }
-        }
     }
 
     static String join(List<String> problems) {
