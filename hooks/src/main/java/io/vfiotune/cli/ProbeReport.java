@@ -13,7 +13,6 @@ import io.vfiotune.spi.PciePortType;
 import io.vfiotune.spi.PeerToPeerPath;
 
 import java.util.ArrayList;
-import java.util.Arrays;
 import java.util.List;
 import java.util.Locale;
 import java.util.Optional;
@@ -72,12 +71,13 @@ final class ProbeReport {
                 out.append("  fault: [").append(fault.code()).append("] ").append(fault.message()).append('\n');
             }
         }
-        List<String[]> pairs = peerPairs(functions);
+        List<PeerPair> pairs = peerPairs(functions);
         if (!pairs.isEmpty()) {
             out.append("\npeer-to-peer between GPUs:\n");
-            for (String[] pair : pairs) {
-                out.append("  ").append(pair[0]).append(" <-> ").append(pair[1]).append(": ").append(pair[2]).append(pair[3].equals("true") ? ", direct" : ", not direct")
-                        .append(pair[4].isEmpty() ? "" : ", ACS redirect at " + pair[4]).append('\n');
+            for (PeerPair pair : pairs) {
+                out.append("  ").append(pair.a()).append(" <-> ").append(pair.b()).append(": ").append(pair.route()).append(pair.path().isDirect() ? ", direct" : ", not direct")
+                        .append(pair.path().redirectingPorts().isEmpty() ? "" : ", ACS redirect at " + pair.path().redirectingPorts().stream()
+                                .map(PciAddress::toString).collect(Collectors.joining(" "))).append('\n');
             }
         }
         return out.toString();
@@ -120,12 +120,12 @@ final class ProbeReport {
             out.append('}');
         }
         out.append("\n],\"peerToPeer\":[");
-        List<String[]> pairs = peerPairs(functions);
+        List<PeerPair> pairs = peerPairs(functions);
         for (int i = 0; i < pairs.size(); i++) {
-            String[] pair = pairs.get(i);
-            out.append(i == 0 ? "" : ",").append(String.format(Locale.ROOT, "%n {\"a\":%s,\"b\":%s,\"route\":%s,\"direct\":%s,\"redirectingPorts\":%s}",
-                    quote(pair[0]), quote(pair[1]), quote(pair[2]), pair[3],
-                    pair[4].isEmpty() ? "[]" : Arrays.stream(pair[4].split(" ")).map(ProbeReport::quote).collect(Collectors.joining(",", "[", "]"))));
+            PeerPair pair = pairs.get(i);
+            out.append(i == 0 ? "" : ",").append(String.format(Locale.ROOT, "%n {\"a\":%s,\"b\":%s,\"route\":%s,\"direct\":%b,\"redirectingPorts\":%s}",
+                    quote(pair.a().toString()), quote(pair.b().toString()), quote(pair.route()), pair.path().isDirect(),
+                    pair.path().redirectingPorts().stream().map(address -> quote(address.toString())).collect(Collectors.joining(",", "[", "]"))));
         }
         return out.append("\n]}\n").toString();
     }
@@ -137,15 +137,19 @@ final class ProbeReport {
                 .findFirst();
     }
 
-    /** Every pair of display-class functions shown: a, b, route, direct, redirecting ports (space-separated). */
-    private List<String[]> peerPairs(List<PciFunction> functions) {
+    private record PeerPair(PciAddress a, PciAddress b, PeerToPeerPath path) {
+        String route() {
+            return path.route().name().toLowerCase(Locale.ROOT);
+        }
+    }
+
+    /** Every pair of display-class functions shown, with the route between them. */
+    private List<PeerPair> peerPairs(List<PciFunction> functions) {
         List<PciFunction> gpus = functions.stream().filter(function -> function.baseClass() == 0x03).toList();
-        List<String[]> pairs = new ArrayList<>();
+        List<PeerPair> pairs = new ArrayList<>();
         for (int i = 0; i < gpus.size(); i++) {
             for (int j = i + 1; j < gpus.size(); j++) {
-                PeerToPeerPath path = PeerToPeerPath.between(gpus.get(i), gpus.get(j), topology);
-                pairs.add(new String[] {gpus.get(i).address().toString(), gpus.get(j).address().toString(), path.route().name().toLowerCase(Locale.ROOT),
-                        Boolean.toString(path.isDirect()), path.redirectingPorts().stream().map(PciAddress::toString).collect(Collectors.joining(" "))});
+                pairs.add(new PeerPair(gpus.get(i).address(), gpus.get(j).address(), PeerToPeerPath.between(gpus.get(i), gpus.get(j), topology)));
             }
         }
         return pairs;

@@ -25,28 +25,35 @@ public final class MsixRelocation {
     private MsixRelocation() {
     }
 
-    /** A decision for one device: the BAR (empty when relocation does not help) and the evidence. */
-    public record Advice(Optional<Integer> bar, String source, String evidence) {
+    /** Why QEMU would reject a target BAR: a stable finding code and the reason. */
+    public record Rejection(String code, String reason) {
+    }
+
+    /** What the advisor concluded. */
+    public enum Outcome { NOT_NEEDED, RELOCATE, NO_TARGET }
+
+    /** A decision for one device: the outcome, the BAR when relocating, where the choice came from, and the evidence. */
+    public record Advice(Outcome outcome, Optional<Integer> bar, String source, String evidence) {
         public String value() {
             return bar.map(index -> "bar" + index).orElse("off");
         }
     }
 
-    /** Why QEMU would reject {@code barN} for this device, as {code, message}; empty when it is acceptable. */
-    public static Optional<String[]> rejection(PciFunction function, int index) {
+    /** Why QEMU would reject {@code barN} for this device; empty when it is acceptable. */
+    public static Optional<Rejection> rejection(PciFunction function, int index) {
         PciBar bar = function.bar(index).orElse(new PciBar(index, PciBar.Kind.EMPTY, false, 0));
         if (bar.kind() == PciBar.Kind.IO) {
-            return Optional.of(new String[] {"MSIX-IO-BAR", "BAR" + index + " is an I/O BAR; QEMU can only relocate the MSI-X table into memory"});
+            return Optional.of(new Rejection("MSIX-IO-BAR", "BAR" + index + " is an I/O BAR; QEMU can only relocate the MSI-X table into memory"));
         }
         if (bar.kind() == PciBar.Kind.MEMORY_64_UPPER_HALF) {
-            return Optional.of(new String[] {"MSIX-UPPER-HALF", "slot " + index + " is the upper half of 64-bit BAR" + (index - 1) + ", not a BAR of its own"});
+            return Optional.of(new Rejection("MSIX-UPPER-HALF", "slot " + index + " is the upper half of 64-bit BAR" + (index - 1) + ", not a BAR of its own"));
         }
         if (bar.kind() == PciBar.Kind.MEMORY_32 && bar.size() > MAX_DOUBLABLE_32_BIT) {
-            return Optional.of(new String[] {"MSIX-BAR-TOO-LARGE", String.format(Locale.ROOT,
-                    "32-bit BAR%d is 0x%x bytes; doubled to hold the table it would not fit below 4 GiB (QEMU allows at most 1 GiB)", index, bar.size())});
+            return Optional.of(new Rejection("MSIX-BAR-TOO-LARGE", String.format(Locale.ROOT,
+                    "32-bit BAR%d is 0x%x bytes; doubled to hold the table it would not fit below 4 GiB (QEMU allows at most 1 GiB)", index, bar.size())));
         }
         if (function.msix().isEmpty()) {
-            return Optional.of(new String[] {"MSIX-NO-CAPABILITY", "the device has no MSI-X capability, so there is no table to relocate"});
+            return Optional.of(new Rejection("MSIX-NO-CAPABILITY", "the device has no MSI-X capability, so there is no table to relocate"));
         }
         return Optional.empty();
     }
@@ -75,26 +82,26 @@ public final class MsixRelocation {
             return Optional.empty();
         }
         if (!verdict.get().shares()) {
-            return Optional.of(new Advice(Optional.empty(), "page layout", "not needed: " + verdict.get().reason()));
+            return Optional.of(new Advice(Outcome.NOT_NEEDED, Optional.empty(), "page layout", "not needed: " + verdict.get().reason()));
         }
         Map<String, Integer> knownGood = new TreeMap<>(SHIPPED_KNOWN_GOOD);
         knownGood.putAll(configuredKnownGood);
         String id = String.format(Locale.ROOT, "%04x:%04x", function.vendorId(), function.deviceId());
         Integer listed = knownGood.get(id);
         if (listed != null && rejection(function, listed).isEmpty()) {
-            return Optional.of(new Advice(Optional.of(listed), "known-good table (" + id + ")", verdict.get().reason()));
+            return Optional.of(new Advice(Outcome.RELOCATE, Optional.of(listed), "known-good table (" + id + ")", verdict.get().reason()));
         }
         for (int index = 0; index < 6; index++) {
             if (function.bar(index).map(bar -> bar.kind() == PciBar.Kind.EMPTY).orElse(true)) {
                 String shape = index < 5 && function.bar(index + 1).map(bar -> bar.kind() == PciBar.Kind.EMPTY).orElse(true)
                         ? " (64-bit, using slot " + (index + 1) + " too)" : " (32-bit)";
-                return Optional.of(new Advice(Optional.of(index), "computed: empty slot" + shape, verdict.get().reason()));
+                return Optional.of(new Advice(Outcome.RELOCATE, Optional.of(index), "computed: empty slot" + shape, verdict.get().reason()));
             }
         }
         Optional<PciBar> smallest = function.bars().stream().filter(PciBar::isMemory)
                 .filter(bar -> rejection(function, bar.index()).isEmpty())
                 .min((a, b) -> a.size() != b.size() ? Long.compare(a.size(), b.size()) : Integer.compare(a.index(), b.index()));
-        return Optional.of(smallest.map(bar -> new Advice(Optional.of(bar.index()), "computed: smallest BAR that can double", verdict.get().reason()))
-                .orElse(new Advice(Optional.empty(), "no slot", "relocation would help but no BAR can take the table; " + verdict.get().reason())));
+        return Optional.of(smallest.map(bar -> new Advice(Outcome.RELOCATE, Optional.of(bar.index()), "computed: smallest BAR that can double", verdict.get().reason()))
+                .orElse(new Advice(Outcome.NO_TARGET, Optional.empty(), "no slot", "relocation would help but no BAR can take the table; " + verdict.get().reason())));
     }
 }

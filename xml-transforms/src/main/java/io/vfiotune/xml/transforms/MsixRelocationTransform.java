@@ -56,9 +56,9 @@ public final class MsixRelocationTransform implements DomainTransform {
                 continue;
             }
             int index = Integer.parseInt(mode.substring(3));
-            Optional<String[]> rejection = MsixRelocation.rejection(function, index);
+            Optional<MsixRelocation.Rejection> rejection = MsixRelocation.rejection(function, index);
             if (rejection.isPresent()) {
-                findings.add(Finding.error(rejection.get()[0], subject, "msix-relocation=\"" + mode + "\": " + rejection.get()[1]
+                findings.add(Finding.error(rejection.get().code(), subject, "msix-relocation=\"" + mode + "\": " + rejection.get().reason()
                         + "; valid choices for this device: " + MsixRelocation.validChoices(function) + ", or auto to let vfio-tune choose"));
                 continue;
             }
@@ -77,14 +77,15 @@ public final class MsixRelocationTransform implements DomainTransform {
             }
             return;
         }
-        Optional<Integer> bar = advice.get().bar();
-        if (bar.isEmpty()) {
-            boolean helps = advice.get().source().equals("no slot");
-            findings.add(helps ? Finding.warning("MSIX-NO-TARGET", subject, advice.get().evidence())
-                    : Finding.info("MSIX-NOT-NEEDED", subject, advice.get().evidence()));
-            return;
+        switch (advice.get().outcome()) {
+            case NOT_NEEDED -> findings.add(Finding.info("MSIX-NOT-NEEDED", subject, advice.get().evidence()));
+            case NO_TARGET -> findings.add(Finding.warning("MSIX-NO-TARGET", subject, advice.get().evidence()));
+            case RELOCATE -> relocate(hostdev, advice.get(), edits, findings);
         }
-        findings.add(Finding.info("MSIX-RELOCATE", subject, "relocating the table to bar" + bar.get() + " (" + advice.get().source() + "); " + advice.get().evidence()));
-        edits.add(new DomainEdit.SetDeviceProperty(hostdev.source(), PROPERTY, DomainEdit.PropertyType.STRING, advice.get().value()));
+    }
+
+    private static void relocate(HostdevView hostdev, MsixRelocation.Advice advice, List<DomainEdit> edits, List<Finding> findings) {
+        findings.add(Finding.info("MSIX-RELOCATE", hostdev.source().toString(), "relocating the table to " + advice.value() + " (" + advice.source() + "); " + advice.evidence()));
+        edits.add(new DomainEdit.SetDeviceProperty(hostdev.source(), PROPERTY, DomainEdit.PropertyType.STRING, advice.value()));
     }
 }
