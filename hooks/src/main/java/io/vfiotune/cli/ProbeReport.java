@@ -3,6 +3,7 @@ package io.vfiotune.cli;
 import io.vfiotune.probe.sysfs.PciIds;
 import io.vfiotune.spi.Finding;
 import io.vfiotune.spi.HostTopology;
+import io.vfiotune.spi.IntelGraphics;
 import io.vfiotune.spi.MsixPageSharing;
 import io.vfiotune.spi.MsixRelocation;
 import io.vfiotune.spi.PciAddress;
@@ -16,6 +17,7 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.Locale;
 import java.util.Optional;
+import java.util.OptionalInt;
 import java.util.stream.Collectors;
 
 /** Renders what the probe sees, as text for people and JSON for scripts. Both show the same facts. */
@@ -65,6 +67,7 @@ final class ProbeReport {
                 out.append(String.format(Locale.ROOT, "0x%02x %s  ", offset, function.isConfigRangeFree(offset, 8) ? "free" : "taken"));
             }
             out.append('\n');
+            IntelGraphics.igd(function).ifPresent(igd -> out.append("  igd: ").append(describeIgd(igd)).append('\n'));
             function.portType().ifPresent(type -> out.append("  pcie: ").append(type.name().toLowerCase(Locale.ROOT)).append('\n'));
             function.acs().ifPresent(acs -> out.append("  acs: ").append(acs.redirectsPeerToPeer() ? "redirects peer-to-peer" : "no redirect").append('\n'));
             for (Finding fault : function.faults()) {
@@ -115,6 +118,12 @@ final class ProbeReport {
             out.append(",\"msixRelocation\":").append(MsixRelocation.advise(function, pageSize, topology.facts().msixKnownGood())
                     .map(advice -> "{\"value\":" + quote(advice.value()) + ",\"source\":" + quote(advice.source()) + "}").orElse("null"));
             out.append(",\"cliqueRoom\":{\"0xc8\":").append(function.isConfigRangeFree(0xc8, 8)).append(",\"0xd4\":").append(function.isConfigRangeFree(0xd4, 8)).append('}');
+            out.append(",\"igd\":").append(IntelGraphics.igd(function).map(igd -> {
+                OptionalInt generation = IntelGraphics.generation(igd.deviceId());
+                return String.format(Locale.ROOT, "{\"generation\":%s,\"vga\":%b,\"legacyCapable\":%b}",
+                        generation.isPresent() ? Integer.toString(generation.getAsInt()) : "null", IntelGraphics.displayClass(igd) == IntelGraphics.CLASS_VGA,
+                        IntelGraphics.legacyCapableGeneration(generation) && IntelGraphics.displayClass(igd) == IntelGraphics.CLASS_VGA);
+            }).orElse("null"));
             out.append(",\"faults\":").append(function.faults().stream().map(fault -> "{\"code\":" + quote(fault.code()) + ",\"message\":" + quote(fault.message()) + "}")
                     .collect(Collectors.joining(",", "[", "]")));
             out.append('}');
@@ -128,6 +137,14 @@ final class ProbeReport {
                     pair.path().redirectingPorts().stream().map(address -> quote(address.toString())).collect(Collectors.joining(",", "[", "]"))));
         }
         return out.append("\n]}\n").toString();
+    }
+
+    private static String describeIgd(PciFunction igd) {
+        OptionalInt generation = IntelGraphics.generation(igd.deviceId());
+        boolean vga = IntelGraphics.displayClass(igd) == IntelGraphics.CLASS_VGA;
+        String legacy = !IntelGraphics.legacyCapableGeneration(generation) ? "universal passthrough only (legacy mode needs generation 6-9)"
+                : !vga ? "universal passthrough only (legacy mode needs VGA class 0300)" : "legacy mode possible on i440fx";
+        return (generation.isPresent() ? "generation " + generation.getAsInt() : "unknown generation") + ", " + (vga ? "VGA" : "non-VGA display") + ", " + legacy;
     }
 
     /** The upstream port of the nearest switch above the function. */

@@ -3,7 +3,9 @@ package io.vfiotune.wiring;
 import com.google.inject.AbstractModule;
 import io.vfiotune.xml.guice.TransformBindings;
 import io.vfiotune.xml.transforms.GpuDirectCliqueTransform;
+import io.vfiotune.xml.transforms.IgdTransform;
 import io.vfiotune.xml.transforms.MsixRelocationTransform;
+import io.vfiotune.xml.transforms.SpaprPhbTransform;
 
 /**
  * The product's transforms, one {@code bindTransform} line each, in the order
@@ -15,5 +17,7 @@ public final class TransformsModule extends AbstractModule {
         TransformBindings.declareTransforms(binder());
         TransformBindings.bindTransform(binder(), GpuDirectCliqueTransform.class);
         TransformBindings.bindTransform(binder(), MsixRelocationTransform.class);
+        TransformBindings.bindTransform(binder(), SpaprPhbTransform.class);
+        TransformBindings.bindTransform(binder(), IgdTransform.class);
     }
 }

@@ -12,7 +12,7 @@ import java.nio.file.Path;
 import java.util.List;
 import java.util.stream.Stream;
 
-/** Runs every case under src/golden. -Dvfio-tune.case=NAME runs one. */
+/** Runs every case under src/golden. -Dvfio-tune.case=NAME runs one; NAME* runs every case that starts with NAME. */
 class GoldenCasesTest {
     static final Path ROOT = Path.of(System.getProperty("vfio-tune.root", ".."));
     static final Path CASES = ROOT.resolve("src/golden");
@@ -26,12 +26,16 @@ class GoldenCasesTest {
     Stream<DynamicTest> goldenCases() throws IOException {
         GoldenHarness harness = new GoldenHarness(CASES, GoldenHarness.regenerateRequested());
         String only = System.getProperty("vfio-tune.case", "");
-        List<Path> cases = harness.cases().stream().filter(path -> only.isEmpty() || path.getFileName().toString().equals(only)).toList();
+        List<Path> cases = harness.cases().stream().filter(path -> only.isEmpty() || matches(path.getFileName().toString(), only)).toList();
         assertTrue(!cases.isEmpty(), "no golden cases found under " + CASES);
         return cases.stream().map(directory -> DynamicTest.dynamicTest(directory.getFileName().toString(), () -> {
             List<String> problems = harness.check(directory);
             assertTrue(problems.isEmpty(), GoldenHarness.join(problems) + "\nrerun: " + GoldenHarness.rerunCommand(directory));
         }));
+    }
+
+    private static boolean matches(String name, String pattern) {
+        return pattern.endsWith("*") ? name.startsWith(pattern.substring(0, pattern.length() - 1)) : name.equals(pattern);
     }
 
     @Test

@@ -2,6 +2,8 @@ package io.vfiotune.spi;
 
 import static java.util.Objects.requireNonNull;
 
+import java.util.OptionalInt;
+
 /**
  * A change a transform asks for. Edits are data, so the engine can apply them
  * losslessly, record them for the next re-plan, and tell whether they are
@@ -50,6 +52,97 @@ public sealed interface DomainEdit {
         public boolean guestVisible() {
             // Carried in the qemu: namespace, which libvirt's ABI check lets a restore filter change.
             return false;
+        }
+    }
+
+    /**
+     * Add an extra sPAPR PHB: {@code <controller type='pci' model='pci-root'>}
+     * with {@code <model name='spapr-pci-host-bridge'/>}. Devices name it as
+     * {@code bus=index}; QEMU sees {@code targetIndex}.
+     */
+    record AddSpaprPhb(int index, int targetIndex, OptionalInt numaNode) implements DomainEdit {
+        public AddSpaprPhb {
+            requireNonNull(numaNode, "numaNode is null");
+        }
+
+        @Override
+        public String subject() {
+            return "PHB " + index;
+        }
+
+        @Override
+        public boolean guestVisible() {
+            return true;
+        }
+    }
+
+    /** Pin a hostdev to a guest PCI address (the {@code <address type='pci'>} of the {@code <hostdev>}). */
+    record SetGuestAddress(PciAddress hostdev, GuestPciAddress address) implements DomainEdit {
+        public SetGuestAddress {
+            requireNonNull(hostdev, "hostdev is null");
+            requireNonNull(address, "address is null");
+        }
+
+        @Override
+        public String subject() {
+            return hostdev.toString();
+        }
+
+        @Override
+        public boolean guestVisible() {
+            return true;
+        }
+    }
+
+    /** Move whatever device sits at {@code from} to {@code to} (a slot another device needs). */
+    record MoveGuestDevice(GuestPciAddress from, GuestPciAddress to) implements DomainEdit {
+        public MoveGuestDevice {
+            requireNonNull(from, "from is null");
+            requireNonNull(to, "to is null");
+        }
+
+        @Override
+        public String subject() {
+            return "guest " + from;
+        }
+
+        @Override
+        public boolean guestVisible() {
+            return true;
+        }
+    }
+
+    /** Give a hostdev {@code <rom bar='on'/>}. */
+    record EnableRomBar(PciAddress hostdev) implements DomainEdit {
+        public EnableRomBar {
+            requireNonNull(hostdev, "hostdev is null");
+        }
+
+        @Override
+        public String subject() {
+            return hostdev.toString();
+        }
+
+        @Override
+        public boolean guestVisible() {
+            return true;
+        }
+    }
+
+    /**
+     * Turn the emulated display off: the first {@code <video>} becomes
+     * {@code <model type='none'/>} and any further one is removed, because
+     * libvirt accepts a {@code none} video only as the only video.
+     */
+    record DisableEmulatedVideo() implements DomainEdit {
+        @Override
+        public String subject() {
+            return "video";
+        }
+
+        @Override
+        public boolean guestVisible() {
+            return true;
         }
     }
 }

@@ -26,5 +26,17 @@ public interface DomainView {
     /** NUMA cell IDs defined under {@code <cpu><numa>}. */
     List<Integer> numaCells();
 
+    /** Every {@code <controller type='pci'>}, in document order. */
+    List<PciControllerView> pciControllers();
+
+    /** Every device under {@code <devices>} with an {@code <address type='pci'>}, in document order. */
+    List<GuestDeviceView> guestPciDevices();
+
+    /** The {@code <model type=...>} of each {@code <video>}, in document order ({@code default} when absent). */
+    List<String> videoModels();
+
+    /** Whether the guest boots UEFI firmware ({@code <os firmware='efi'>} or a {@code <loader>}). */
+    boolean uefiFirmware();
+
     TuneAnnotations annotations();
 }

@@ -9,6 +9,11 @@ import java.util.Optional;
  * @param alias the user alias ({@code ua-...}) when the definition has one
  * @param managed whether libvirt binds it to vfio-pci itself
  * @param guestAddress the guest address when the definition pins one
+ * @param rom its {@code <rom>} element, when present
  */
-public record HostdevView(PciAddress source, Optional<String> alias, boolean managed, Optional<GuestPciAddress> guestAddress) {
+public record HostdevView(PciAddress source, Optional<String> alias, boolean managed, Optional<GuestPciAddress> guestAddress, Optional<Rom> rom) {
+
+    /** {@code <rom bar=... file=...>} as written. */
+    public record Rom(Optional<String> bar, Optional<String> file) {
+    }
 }

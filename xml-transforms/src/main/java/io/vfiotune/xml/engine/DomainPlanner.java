@@ -103,6 +103,9 @@ public final class DomainPlanner {
         if (findings.stream().anyMatch(finding -> finding.severity() == Severity.ERROR)) {
             return new PlanResult(Optional.empty(), false, true, name, edits, findings, domain.annotations().onMismatch());
         }
+        List<DomainEdit> layout = new DeviceLayoutEditor(domain).apply(edits, document);
+        // Guest-visible edits the definition already carries are not changes; the hook must not refuse a restore over them.
+        edits.removeIf(edit -> edit.guestVisible() && !layout.contains(edit));
         List<DomainEdit.SetDeviceProperty> properties = edits.stream().filter(DomainEdit.SetDeviceProperty.class::isInstance)
                 .map(DomainEdit.SetDeviceProperty.class::cast).toList();
         if (!properties.isEmpty()) {

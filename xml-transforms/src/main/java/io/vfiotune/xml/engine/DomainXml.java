@@ -1,6 +1,8 @@
 package io.vfiotune.xml.engine;
 
 import io.vfiotune.spi.DomainView;
+import io.vfiotune.spi.GuestDeviceView;
+import io.vfiotune.spi.PciControllerView;
 import io.vfiotune.spi.GuestPciAddress;
 import io.vfiotune.spi.HostdevView;
 import io.vfiotune.spi.PciAddress;
@@ -10,6 +12,7 @@ import io.vfiotune.xml.tree.XmlElement;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Optional;
+import java.util.OptionalInt;
 
 /** The {@link DomainView} of a lossless tree; also finds the elements the engine edits. */
 final class DomainXml implements DomainView {
@@ -50,9 +53,8 @@ final class DomainXml implements DomainView {
                 continue;
             }
             Optional<String> alias = child(hostdev, "alias").flatMap(element -> element.attribute("name"));
-            Optional<GuestPciAddress> guest = child(hostdev, "address").filter(address -> "pci".equals(address.attribute("type").orElse("")))
-                    .map(address -> new GuestPciAddress(number(address, "domain"), number(address, "bus"), number(address, "slot"), number(address, "function")));
-            hostdevs.add(new HostdevView(source.get(), alias, "yes".equals(hostdev.attribute("managed").orElse("")), guest));
+            Optional<HostdevView.Rom> rom = child(hostdev, "rom").map(element -> new HostdevView.Rom(element.attribute("bar"), element.attribute("file")));
+            hostdevs.add(new HostdevView(source.get(), alias, "yes".equals(hostdev.attribute("managed").orElse("")), guestAddress(hostdev), rom));
         }
         return List.copyOf(hostdevs);
     }
@@ -75,6 +77,49 @@ final class DomainXml implements DomainView {
     }
 
     @Override
+    public List<PciControllerView> pciControllers() {
+        List<PciControllerView> controllers = new ArrayList<>();
+        for (XmlElement controller : pciControllerElements()) {
+            int index = number(controller, "index");
+            Optional<XmlElement> target = child(controller, "target");
+            controllers.add(new PciControllerView(index, controller.attribute("model").orElse(""),
+                    child(controller, "model").flatMap(model -> model.attribute("name")),
+                    target.flatMap(element -> element.attribute("index")).map(DomainXml::parseNumber).filter(n -> n >= 0).map(OptionalInt::of).orElse(OptionalInt.empty()),
+                    target.flatMap(element -> child(element, "node")).map(node -> parseNumber(node.text().trim())).filter(n -> n >= 0)
+                            .map(OptionalInt::of).orElse(OptionalInt.empty()),
+                    guestAddress(controller)));
+        }
+        return List.copyOf(controllers);
+    }
+
+    @Override
+    public List<GuestDeviceView> guestPciDevices() {
+        List<GuestDeviceView> devices = new ArrayList<>();
+        for (XmlElement device : deviceElements()) {
+            Optional<XmlElement> address = pciAddressElement(device);
+            if (address.isEmpty()) {
+                continue;
+            }
+            Optional<PciAddress> source = device.localName().equals("hostdev") ? sourceAddress(device) : Optional.empty();
+            devices.add(new GuestDeviceView(device.localName(), child(device, "alias").flatMap(alias -> alias.attribute("name")),
+                    guestAddressOf(address.get()), "on".equals(address.get().attribute("multifunction").orElse("")), source));
+        }
+        return List.copyOf(devices);
+    }
+
+    @Override
+    public List<String> videoModels() {
+        return videoElements().stream().map(video -> child(video, "model").flatMap(model -> model.attribute("type")).orElse("default")).toList();
+    }
+
+    @Override
+    public boolean uefiFirmware() {
+        Optional<XmlElement> os = child(domain, "os");
+        return os.flatMap(element -> element.attribute("firmware")).filter("efi"::equals).isPresent()
+                || os.flatMap(element -> child(element, "loader")).isPresent();
+    }
+
+    @Override
     public TuneAnnotations annotations() {
         return annotations;
     }
@@ -86,6 +131,32 @@ final class DomainXml implements DomainView {
     /** The {@code <hostdev>} element whose source is {@code host}. */
     Optional<XmlElement> hostdevElement(PciAddress host) {
         return hostdevElements().stream().filter(hostdev -> sourceAddress(hostdev).filter(host::equals).isPresent()).findFirst();
+    }
+
+    /** Every element under {@code <devices>}. */
+    List<XmlElement> deviceElements() {
+        return child(domain, "devices").map(XmlElement::childElements).orElse(List.of());
+    }
+
+    List<XmlElement> pciControllerElements() {
+        return deviceElements().stream().filter(device -> device.localName().equals("controller") && "pci".equals(device.attribute("type").orElse(""))).toList();
+    }
+
+    List<XmlElement> videoElements() {
+        return deviceElements().stream().filter(device -> device.localName().equals("video")).toList();
+    }
+
+    /** The device's own {@code <address type='pci'>}, not one inside its {@code <source>}. */
+    static Optional<XmlElement> pciAddressElement(XmlElement device) {
+        return child(device, "address").filter(address -> "pci".equals(address.attribute("type").orElse("")));
+    }
+
+    private static Optional<GuestPciAddress> guestAddress(XmlElement device) {
+        return pciAddressElement(device).map(DomainXml::guestAddressOf);
+    }
+
+    static GuestPciAddress guestAddressOf(XmlElement address) {
+        return new GuestPciAddress(number(address, "domain"), number(address, "bus"), number(address, "slot"), number(address, "function"));
     }
 
     private List<XmlElement> hostdevElements() {
@@ -114,7 +185,10 @@ final class DomainXml implements DomainView {
 
     /** libvirt accepts hex with 0x and plain decimal for address parts; an absent domain means 0. */
     private static int number(XmlElement address, String attribute) {
-        String text = address.attribute(attribute).orElse("0").trim();
+        return parseNumber(address.attribute(attribute).orElse("0").trim());
+    }
+
+    private static int parseNumber(String text) {
         try {
             return text.startsWith("0x") || text.startsWith("0X") ? Integer.parseInt(text.substring(2), 16) : Integer.parseInt(text);
         } catch (NumberFormatException e) {

@@ -196,6 +196,51 @@ public final class XmlElement extends XmlNode {
         return child;
     }
 
+    /**
+     * Inserts {@code child} right after {@code anchor}, indented like the anchor;
+     * a null anchor puts it before the first child element.
+     */
+    public XmlElement insertChildAfter(XmlElement anchor, XmlElement child) {
+        if (child.parent != null) {
+            throw new IllegalArgumentException("element already has a parent");
+        }
+        List<XmlElement> elements = childElements();
+        if (elements.isEmpty()) {
+            return appendChild(child);
+        }
+        XmlElement reference = anchor == null ? elements.get(0) : anchor;
+        int index = children.indexOf(reference);
+        if (index < 0) {
+            throw new IllegalArgumentException("anchor is not a child");
+        }
+        String indent = reference.ownIndent();
+        child.parent = this;
+        child.attachTo(document);
+        if (anchor == null) {
+            // before the first element: the new element takes the existing indent, and the first element gets it again
+            children.add(index, new XmlText("\n" + indent));
+            children.add(index, child);
+        } else {
+            children.add(index + 1, child);
+            children.add(index + 1, new XmlText("\n" + indent));
+        }
+        return child;
+    }
+
+    /** Replaces the content of an element that holds no child elements with {@code value}, escaped. */
+    public void setTextContent(String value) {
+        if (!childElements().isEmpty()) {
+            throw new IllegalStateException("element has child elements");
+        }
+        children.clear();
+        children.add(new XmlText(XmlEscaping.escapeText(value)));
+        if (selfClosing) {
+            selfClosing = false;
+            rawStartTag = null;
+            rawEndTag = null;
+        }
+    }
+
     /** Removes {@code child} together with the whitespace that indents it. */
     public void removeChild(XmlElement child) {
         int index = children.indexOf(child);

@@ -59,4 +59,18 @@ final class XmlEscaping {
         }
         return out.toString();
     }
+
+    static String escapeText(String value) {
+        StringBuilder out = new StringBuilder(value.length() + 8);
+        for (char c : value.toCharArray()) {
+            switch (c) {
+                case '&' -> out.append("&amp;");
+                case '<' -> out.append("&lt;");
+                case '>' -> out.append("&gt;");
+                case '\r' -> out.append("&#13;");
+                default -> out.append(c);
+            }
+        }
+        return out.toString();
+    }
 }

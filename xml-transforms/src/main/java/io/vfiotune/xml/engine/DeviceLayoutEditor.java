@@ -1,0 +1,179 @@
+package io.vfiotune.xml.engine;
+
+import io.vfiotune.spi.DomainEdit;
+import io.vfiotune.spi.GuestPciAddress;
+import io.vfiotune.xml.tree.XmlDocument;
+import io.vfiotune.xml.tree.XmlElement;
+
+import java.util.ArrayList;
+import java.util.Comparator;
+import java.util.List;
+import java.util.Locale;
+import java.util.Optional;
+
+/**
+ * Applies the guest-visible edits: PHB controllers, device addresses, ROM BARs
+ * and the emulated display. These are written like a user's own edit and are
+ * not taken back on a re-plan: moving a guest's devices again because the
+ * annotation went away would change its hardware a second time. Every edit
+ * compares numbers, not text, so a definition that already has the planned
+ * layout comes out byte for byte unchanged.
+ */
+final class DeviceLayoutEditor {
+    private final DomainXml domain;
+
+    DeviceLayoutEditor(DomainXml domain) {
+        this.domain = domain;
+    }
+
+    /**
+     * Applies in an order that keeps slots consistent: video leaves first, then
+     * moves, controllers, addresses, ROMs.
+     *
+     * @return the edits that changed the document; a definition that already has them is not "changed" by a plan
+     */
+    List<DomainEdit> apply(List<DomainEdit> edits, XmlDocument document) {
+        List<DomainEdit> ordered = new ArrayList<>(edits.stream().filter(DomainEdit::guestVisible).toList());
+        ordered.sort(Comparator.comparingInt(DeviceLayoutEditor::rank));
+        List<DomainEdit> effective = new ArrayList<>();
+        for (DomainEdit edit : ordered) {
+            String before = document.serialize();
+            applyOne(edit);
+            if (!document.serialize().equals(before)) {
+                effective.add(edit);
+            }
+        }
+        return effective;
+    }
+
+    private void applyOne(DomainEdit edit) {
+        if (edit instanceof DomainEdit.DisableEmulatedVideo) {
+            disableVideo();
+        } else if (edit instanceof DomainEdit.MoveGuestDevice move) {
+            move(move);
+        } else if (edit instanceof DomainEdit.AddSpaprPhb phb) {
+            addPhb(phb);
+        } else if (edit instanceof DomainEdit.SetGuestAddress address) {
+            domain.hostdevElement(address.hostdev()).ifPresent(hostdev -> pin(hostdev, address.address()));
+        } else if (edit instanceof DomainEdit.EnableRomBar rom) {
+            domain.hostdevElement(rom.hostdev()).ifPresent(DeviceLayoutEditor::enableRomBar);
+        }
+    }
+
+    private static int rank(DomainEdit edit) {
+        if (edit instanceof DomainEdit.DisableEmulatedVideo) {
+            return 0;
+        } else if (edit instanceof DomainEdit.MoveGuestDevice) {
+            return 1;
+        } else if (edit instanceof DomainEdit.AddSpaprPhb) {
+            return 2;
+        } else if (edit instanceof DomainEdit.SetGuestAddress) {
+            return 3;
+        }
+        return 4;
+    }
+
+    private void disableVideo() {
+        List<XmlElement> videos = domain.videoElements();
+        if (videos.isEmpty()) {
+            // libvirt adds a default emulated card to a domain with <graphics> and no <video>; an explicit none prevents that
+            XmlElement devices = DomainXml.child(domain.domainElement(), "devices").orElseThrow();
+            devices.appendChild(XmlElement.create("video")).appendChild(XmlElement.create("model", "type", "none"));
+            return;
+        }
+        XmlElement first = videos.get(0);
+        XmlElement model = DomainXml.child(first, "model").orElseGet(() -> first.insertChildAfter(null, XmlElement.create("model", "type", "none")));
+        if (!"none".equals(model.attribute("type").orElse(""))) {
+            model.setAttribute("type", "none");
+        }
+        // vram, heads, acceleration and the like describe the emulated card that is gone; libvirt drops them too
+        for (String attribute : model.attributeNames()) {
+            if (!attribute.equals("type")) {
+                model.removeAttribute(attribute);
+            }
+        }
+        for (XmlElement child : model.childElements()) {
+            model.removeChild(child);
+        }
+        DomainXml.pciAddressElement(first).ifPresent(first::removeChild);
+        XmlElement devices = first.parent();
+        for (XmlElement extra : videos.subList(1, videos.size())) {
+            devices.removeChild(extra);
+        }
+    }
+
+    private void move(DomainEdit.MoveGuestDevice move) {
+        for (XmlElement device : domain.deviceElements()) {
+            Optional<XmlElement> address = DomainXml.pciAddressElement(device);
+            if (address.isPresent() && DomainXml.guestAddressOf(address.get()).equals(move.from())) {
+                setAddress(address.get(), move.to());
+                return;
+            }
+        }
+    }
+
+    private void addPhb(DomainEdit.AddSpaprPhb phb) {
+        boolean exists = domain.pciControllerElements().stream()
+                .anyMatch(controller -> controller.attribute("index").map(String::trim).filter(String.valueOf(phb.index())::equals).isPresent());
+        if (exists) {
+            return;
+        }
+        XmlElement devices = DomainXml.child(domain.domainElement(), "devices").orElseThrow();
+        List<XmlElement> controllers = domain.deviceElements().stream().filter(device -> device.localName().equals("controller")).toList();
+        XmlElement anchor = !domain.pciControllerElements().isEmpty() ? last(domain.pciControllerElements())
+                : !controllers.isEmpty() ? last(controllers)
+                : DomainXml.child(devices, "emulator").orElse(null);
+        XmlElement controller = devices.insertChildAfter(anchor, XmlElement.create("controller",
+                "type", "pci", "index", Integer.toString(phb.index()), "model", "pci-root"));
+        controller.appendChild(XmlElement.create("model", "name", "spapr-pci-host-bridge"));
+        XmlElement target = controller.appendChild(XmlElement.create("target", "index", Integer.toString(phb.targetIndex())));
+        phb.numaNode().ifPresent(node -> target.appendChild(XmlElement.create("node")).setTextContent(Integer.toString(node)));
+    }
+
+    private static void pin(XmlElement hostdev, GuestPciAddress address) {
+        Optional<XmlElement> existing = DomainXml.child(hostdev, "address");
+        if (existing.isPresent() && "pci".equals(existing.get().attribute("type").orElse(""))) {
+            setAddress(existing.get(), address);
+            return;
+        }
+        existing.ifPresent(hostdev::removeChild);
+        hostdev.appendChild(XmlElement.create("address", "type", "pci", "domain", hex(address.domain(), 4), "bus", hex(address.bus(), 2),
+                "slot", hex(address.slot(), 2), "function", String.format(Locale.ROOT, "0x%x", address.function())));
+    }
+
+    /** Rewrites only the parts that differ, so an address written as {@code bus='1'} that is already right stays as written. */
+    private static void setAddress(XmlElement element, GuestPciAddress address) {
+        GuestPciAddress current = DomainXml.guestAddressOf(element);
+        if (current.domain() != address.domain()) {
+            element.setAttribute("domain", hex(address.domain(), 4));
+        }
+        if (current.bus() != address.bus()) {
+            element.setAttribute("bus", hex(address.bus(), 2));
+        }
+        if (current.slot() != address.slot()) {
+            element.setAttribute("slot", hex(address.slot(), 2));
+        }
+        if (current.function() != address.function()) {
+            element.setAttribute("function", String.format(Locale.ROOT, "0x%x", address.function()));
+        }
+    }
+
+    private static void enableRomBar(XmlElement hostdev) {
+        Optional<XmlElement> rom = DomainXml.child(hostdev, "rom");
+        if (rom.isPresent()) {
+            if (!"on".equals(rom.get().attribute("bar").orElse(""))) {
+                rom.get().setAttribute("bar", "on");
+            }
+            return;
+        }
+        hostdev.insertChildAfter(DomainXml.child(hostdev, "source").orElse(null), XmlElement.create("rom", "bar", "on"));
+    }
+
+    private static String hex(int value, int digits) {
+        return String.format(Locale.ROOT, "0x%0" + digits + "x", value);
+    }
+
+    private static XmlElement last(List<XmlElement> elements) {
+        return elements.get(elements.size() - 1);
+    }
+}
