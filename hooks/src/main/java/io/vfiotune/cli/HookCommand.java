@@ -97,7 +97,25 @@ final class HookCommand implements Callable<Integer> {
     }
 
     private static String describe(PlanResult result) {
-        return result.edits().stream().map(edit -> edit instanceof DomainEdit.SetDeviceProperty property
-                ? property.hostdev() + " " + property.property() + "=" + property.value() : edit.subject()).collect(Collectors.joining(", "));
+        return result.edits().stream().map(HookCommand::describe).collect(Collectors.joining(", "));
+    }
+
+    private static String describe(DomainEdit edit) {
+        if (edit instanceof DomainEdit.SetDeviceProperty property) {
+            return property.hostdev() + " " + property.property() + "=" + property.value();
+        } else if (edit instanceof DomainEdit.SetAliasedDeviceProperty property) {
+            return property.alias() + " " + property.property() + "=" + property.value();
+        } else if (edit instanceof DomainEdit.SetGuestAddress address) {
+            return address.hostdev() + " at guest " + address.address();
+        } else if (edit instanceof DomainEdit.AddSpaprPhb phb) {
+            return "a new PHB " + phb.index();
+        } else if (edit instanceof DomainEdit.MoveGuestDevice move) {
+            return "the device at guest " + move.from() + " moved to " + move.to();
+        } else if (edit instanceof DomainEdit.EnableRomBar rom) {
+            return rom.hostdev() + " ROM BAR on";
+        } else if (edit instanceof DomainEdit.DisableEmulatedVideo) {
+            return "no emulated display";
+        }
+        return edit.subject();
     }
 }

@@ -25,6 +25,8 @@ import java.util.stream.Stream;
  */
 class HookGateTest {
     private static final String DOMAIN = "vt-hook-gate-test";
+    private static final String RESTORED = "vt-hook-restore-test";
+    private static final Path SAVE_FILE = Path.of("/var/lib/libvirt/qemu/save/" + RESTORED + ".save");
     private static final Path ROOT = Path.of(System.getProperty("vfio-tune.root", ".."));
 
     @TempDir
@@ -35,18 +37,24 @@ class HookGateTest {
     static void installHook() throws IOException {
         Libvirt.ensureRunning();
         sysfs = HostFixture.load(ROOT.resolve("src/hosts/x86-plx-t4-pair")).materialize(Files.createDirectory(work.resolve("sysfs")));
-        Path config = Files.writeString(work.resolve("vfio-tune.properties"), "sysfs-root=" + sysfs + "\n");
+        Path config = Files.writeString(work.resolve("vfio-tune.properties"), "sysfs-root=" + sysfs + "\n"
+                + "transform-modules=" + RngPeriodSiteModule.class.getName() + "\n");
         CliRun.Result installed = CliRun.run(new byte[0], "install-hook", "--config", config.toString());
         assertEquals(0, installed.status(), installed.stderr());
         CliRun.Result again = CliRun.run(new byte[0], "install-hook", "--config", config.toString());
         assertTrue(again.stdout().startsWith("vfio-tune: already installed: /etc/libvirt/hooks/qemu.d/50-vfio-tune"), again.stdout());
-        virsh("destroy", DOMAIN);
-        virsh("undefine", DOMAIN);
+        for (String domain : new String[] {DOMAIN, RESTORED}) {
+            virsh("destroy", domain);
+            virsh("undefine", domain);
+        }
     }
 
     @AfterAll
-    static void uninstallHook() {
+    static void uninstallHook() throws IOException {
         virsh("undefine", DOMAIN);
+        virsh("destroy", RESTORED);
+        virsh("undefine", RESTORED);
+        Files.deleteIfExists(SAVE_FILE);
         CliRun.Result removed = CliRun.run(new byte[0], "install-hook", "--uninstall");
         assertEquals(0, removed.status(), removed.stderr());
         assertTrue(Files.notExists(Path.of("/etc/libvirt/hooks/qemu.d/50-vfio-tune")));
@@ -76,6 +84,52 @@ class HookGateTest {
         Libvirt.Result passed = virsh("start", DOMAIN);
         assertEquals(1, passed.status());
         assertEquals("error: Failed to start domain '" + DOMAIN + "'\nerror: unsupported configuration: host doesn't support VFIO PCI passthrough", passed.stderr().strip());
+    }
+
+    /**
+     * A TCG guest, saved and restored by the real libvirtd: at restore the filter
+     * re-plans the saved XML and adds the site transform's override, which then
+     * shows in the live definition. The start itself passes the gate only
+     * because the domain says on-mismatch="warn".
+     */
+    @Test
+    void restoreFilterRewritesTheSavedDefinition() throws IOException {
+        String domain = """
+                <domain type='qemu'>
+                  <name>%s</name>
+                  <metadata>
+                    <vt:tune xmlns:vt="urn:vfio-tune:1" on-mismatch="warn"/>
+                  </metadata>
+                  <memory unit='KiB'>65536</memory>
+                  <vcpu>1</vcpu>
+                  <os>
+                    <type arch='x86_64' machine='pc'>hvm</type>
+                  </os>
+                  <devices>
+                    <emulator>/usr/bin/qemu-system-x86_64</emulator>
+                    <rng model='virtio'>
+                      <backend model='random'>/dev/urandom</backend>
+                      <alias name='%s'/>
+                    </rng>
+                    <memballoon model='none'/>
+                  </devices>
+                </domain>
+                """.formatted(RESTORED, RngPeriodSiteModule.ALIAS);
+        assertTrue(virsh("define", Files.writeString(work.resolve("restored.xml"), domain).toString()).ok());
+        Libvirt.Result started = virsh("start", RESTORED);
+        assertTrue(started.ok(), started.stderr());
+        assertTrue(!virsh("dumpxml", RESTORED).stdout().contains("qemu:override"), "a normal start ignores hook output, so nothing is added");
+
+        Files.deleteIfExists(SAVE_FILE);
+        Libvirt.Result saved = virsh("save", RESTORED, SAVE_FILE.toString());
+        assertTrue(saved.ok(), saved.stderr());
+        Libvirt.Result restored = virsh("restore", SAVE_FILE.toString());
+        assertTrue(restored.ok(), restored.stderr());
+
+        String live = virsh("dumpxml", RESTORED).stdout();
+        assertTrue(live.contains("<qemu:device alias='" + RngPeriodSiteModule.ALIAS + "'>") && live.contains(
+                "<qemu:property name='period' type='unsigned' value='" + RngPeriodSiteModule.PERIOD + "'/>"), live);
+        assertTrue(virsh("destroy", RESTORED).ok());
     }
 
     @Test

@@ -56,6 +56,33 @@ public sealed interface DomainEdit {
     }
 
     /**
+     * Set a front-end property on a device the user named with a {@code ua-}
+     * alias (an emulated NIC, an RNG...), for site transforms that tune more
+     * than hostdevs. Same output forms and ownership rules as {@link SetDeviceProperty}.
+     */
+    record SetAliasedDeviceProperty(String alias, String property, PropertyType type, String value) implements DomainEdit {
+        public SetAliasedDeviceProperty {
+            requireNonNull(alias, "alias is null");
+            requireNonNull(property, "property is null");
+            requireNonNull(type, "type is null");
+            requireNonNull(value, "value is null");
+            if (!alias.startsWith("ua-")) {
+                throw new IllegalArgumentException("only user aliases (ua-...) are stable across starts: " + alias);
+            }
+        }
+
+        @Override
+        public String subject() {
+            return alias;
+        }
+
+        @Override
+        public boolean guestVisible() {
+            return false;
+        }
+    }
+
+    /**
      * Add an extra sPAPR PHB: {@code <controller type='pci' model='pci-root'>}
      * with {@code <model name='spapr-pci-host-bridge'/>}. Devices name it as
      * {@code bus=index}; QEMU sees {@code targetIndex}.

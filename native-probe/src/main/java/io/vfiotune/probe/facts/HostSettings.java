@@ -40,10 +40,18 @@ public final class HostSettings {
     /** Site additions to the known-good MSI-X relocation table: {@code 126f:2262=bar2,10de:1eb8=bar5}. */
     public static final String MSIX_RELOCATION_TABLE = "msix-relocation-table";
 
+    /**
+     * Site transforms: Guice module class names, comma-separated, loaded from the
+     * class path by name (never scanned); each binds its transforms with
+     * {@code TransformBindings.bindTransform}.
+     */
+    public static final String TRANSFORM_MODULES = "transform-modules";
+
     public static final Path DEFAULT_CONFIG = Path.of("/etc/vfio-tune/vfio-tune.properties");
     public static final String CONFIG_ENVIRONMENT_VARIABLE = "VFIO_TUNE_CONFIG";
 
-    private static final Set<String> KNOWN_KEYS = Set.of(SYSFS_ROOT, ARCH, PAGE_SIZE, LIBVIRT_VERSION, QEMU_VERSION, CACHE_DIRECTORY, P2P_HOST_BRIDGES, MSIX_RELOCATION_TABLE);
+    private static final Set<String> KNOWN_KEYS = Set.of(SYSFS_ROOT, ARCH, PAGE_SIZE, LIBVIRT_VERSION, QEMU_VERSION, CACHE_DIRECTORY, P2P_HOST_BRIDGES, MSIX_RELOCATION_TABLE,
+            TRANSFORM_MODULES);
 
     private final Map<String, String> values;
 

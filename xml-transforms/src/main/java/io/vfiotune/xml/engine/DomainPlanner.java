@@ -106,15 +106,23 @@ public final class DomainPlanner {
         List<DomainEdit> layout = new DeviceLayoutEditor(domain).apply(edits, document);
         // Guest-visible edits the definition already carries are not changes; the hook must not refuse a restore over them.
         edits.removeIf(edit -> edit.guestVisible() && !layout.contains(edit));
-        List<DomainEdit.SetDeviceProperty> properties = edits.stream().filter(DomainEdit.SetDeviceProperty.class::isInstance)
-                .map(DomainEdit.SetDeviceProperty.class::cast).toList();
+        List<DomainEdit> properties = edits.stream().filter(edit -> !edit.guestVisible()).toList();
         if (!properties.isEmpty()) {
             Optional<OutputForm> form = chooseForm(domain, host, findings);
             if (form.isEmpty()) {
                 return new PlanResult(Optional.empty(), false, true, name, edits, findings, domain.annotations().onMismatch());
             }
-            properties.forEach(edit -> editor.setProperty(edit, form.get()));
+            for (DomainEdit edit : properties) {
+                if (edit instanceof DomainEdit.SetDeviceProperty property) {
+                    editor.setProperty(property, form.get());
+                } else if (edit instanceof DomainEdit.SetAliasedDeviceProperty property) {
+                    editor.setProperty(property, form.get());
+                }
+            }
             findings.addAll(editor.findings());
+            if (findings.stream().anyMatch(finding -> finding.severity() == Severity.ERROR)) {
+                return new PlanResult(Optional.empty(), false, true, name, edits, findings, domain.annotations().onMismatch());
+            }
         }
         writeRecord(tune, editor.record());
         String output = document.serialize();

@@ -1,5 +1,6 @@
 package io.vfiotune.xml.engine;
 
+import io.vfiotune.spi.DomainEdit;
 import io.vfiotune.spi.DomainEdit.SetDeviceProperty;
 import io.vfiotune.spi.Finding;
 import io.vfiotune.spi.PciAddress;
@@ -74,14 +75,33 @@ final class QemuNamespaceEditor {
         }
     }
 
+    /** One property to set, whichever edit asked for it. */
+    private record Property(String subject, String property, DomainEdit.PropertyType type, String value) {
+    }
+
     /** Sets one property in the chosen form; a property the user already set wins, with a warning. */
     void setProperty(SetDeviceProperty edit, OutputForm form) {
         XmlElement hostdev = domain.hostdevElement(edit.hostdev()).orElseThrow(() -> new IllegalStateException("no hostdev " + edit.hostdev()));
         String alias = ensureAlias(hostdev, edit);
+        set(alias, new Property(edit.subject(), edit.property(), edit.type(), edit.value()), form);
+    }
+
+    /** The same for a device the user aliased; a missing alias is a finding, not a crash, since site transforms may guess wrong. */
+    void setProperty(DomainEdit.SetAliasedDeviceProperty edit, OutputForm form) {
+        boolean present = domain.deviceElements().stream().anyMatch(device -> DomainXml.child(device, "alias")
+                .flatMap(alias -> alias.attribute("name")).filter(edit.alias()::equals).isPresent());
+        if (!present) {
+            findings.add(Finding.error("ALIAS-MISSING", edit.alias(), "no device of the domain has this alias, so " + edit.property() + " cannot be set"));
+            return;
+        }
+        set(edit.alias(), new Property(edit.subject(), edit.property(), edit.type(), edit.value()), form);
+    }
+
+    private void set(String alias, Property property, OutputForm form) {
         if (form == OutputForm.OVERRIDE) {
-            setOverride(alias, edit);
+            setOverride(alias, property);
         } else {
-            setCommandline(alias, edit);
+            setCommandline(alias, property);
         }
     }
 
@@ -120,7 +140,7 @@ final class QemuNamespaceEditor {
         }
     }
 
-    private void setOverride(String alias, SetDeviceProperty edit) {
+    private void setOverride(String alias, Property edit) {
         Optional<XmlElement> userProperty = frontend(alias).flatMap(frontend -> frontend.childElements(QEMU_NAMESPACE, "property").stream()
                 .filter(element -> edit.property().equals(element.attribute("name").orElse(""))).findFirst());
         if (userProperty.isPresent()) {
@@ -146,7 +166,7 @@ final class QemuNamespaceEditor {
         record.add(item);
     }
 
-    private void setCommandline(String alias, SetDeviceProperty edit) {
+    private void setCommandline(String alias, Property edit) {
         String prefix = "device." + alias + "." + edit.property() + "=";
         Optional<XmlElement> commandline = commandline();
         if (commandline.isPresent()) {
@@ -170,7 +190,7 @@ final class QemuNamespaceEditor {
         record.add(item);
     }
 
-    private void conflict(SetDeviceProperty edit, String alias, String userValue) {
+    private void conflict(Property edit, String alias, String userValue) {
         findings.add(Finding.warning("OVERRIDE-CONFLICT", edit.subject(), "the definition already sets " + edit.property() + "=" + userValue
                 + " on " + alias + "; keeping the user's value instead of the planned " + edit.value()));
     }
