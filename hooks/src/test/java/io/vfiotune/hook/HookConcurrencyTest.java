@@ -1,0 +1,86 @@
+package io.vfiotune.hook;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import io.vfiotune.golden.CliRun;
+import io.vfiotune.golden.Libvirt;
+import io.vfiotune.probe.fixture.HostFixture;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import java.util.concurrent.Future;
+
+/**
+ * 32 hook runs at once, as libvirtd does when many domains start together:
+ * the installed launcher (shell, temp file, JVM) for 32 different domains, a
+ * third of them fitting, a third not, a third restored through the filter.
+ * Each must get its own answer, with nothing of another run in it.
+ */
+class HookConcurrencyTest {
+    private static final Path ROOT = Path.of(System.getProperty("vfio-tune.root", ".."));
+    private static final int RUNS = 32;
+
+    @Test
+    void thirtyTwoConcurrentRunsEachGetTheirOwnAnswer(@TempDir Path work) throws Exception {
+        Path sysfs = HostFixture.load(ROOT.resolve("src/hosts/x86-plx-t4-pair")).materialize(Files.createDirectory(work.resolve("sysfs")));
+        Path config = Files.writeString(work.resolve("vfio-tune.properties"), "sysfs-root=" + sysfs + "\ncache-directory=" + work.resolve("cache") + "\n");
+        Path hooks = Files.createDirectory(work.resolve("qemu.d"));
+        CliRun.Result installed = CliRun.run(new byte[0], "install-hook", "--hooks-dir", hooks.toString(), "--config", config.toString());
+        assertEquals(0, installed.status(), installed.stderr());
+        Path launcher = hooks.resolve("50-vfio-tune");
+
+        Path golden = ROOT.resolve("src/golden/clique-t4-pair-switch");
+        String unapplied = Files.readString(golden.resolve("input.xml"));
+        String applied = Files.readString(golden.resolve("expected.xml"));
+        List<Path> before = hookTempFiles();
+        ExecutorService pool = Executors.newFixedThreadPool(RUNS);
+        try {
+            List<Future<Libvirt.Result>> runs = new ArrayList<>();
+            for (int i = 0; i < RUNS; i++) {
+                String name = "vt-concurrent-" + i;
+                String operation = i % 3 == 2 ? "restore" : "prepare";
+                String xml = (i % 3 == 0 ? applied : unapplied).replace("clique-t4-pair-switch", name);
+                Path input = Files.writeString(work.resolve(name + ".xml"), xml);
+                List<String> command = List.of("sh", "-c", "exec \"$0\" \"$1\" \"$2\" begin - < \"$3\"", launcher.toString(), name, operation, input.toString());
+                runs.add(pool.submit(() -> Libvirt.run(command, 300)));
+            }
+            for (int i = 0; i < RUNS; i++) {
+                String name = "vt-concurrent-" + i;
+                Libvirt.Result result = runs.get(i).get();
+                switch (i % 3) {
+                    case 0 -> {
+                        assertEquals(0, result.status(), name + ": " + result.stderr());
+                        assertEquals("", result.stdout() + result.stderr(), name + " fits: the gate says nothing");
+                    }
+                    case 1 -> {
+                        assertEquals(2, result.status(), name + ": " + result.stderr());
+                        assertTrue(result.stderr().startsWith("vfio-tune: error [HOOK-MISMATCH] domain " + name + ": "), result.stderr());
+                        assertTrue(result.stderr().contains("vfio-tune apply " + name + "'"), result.stderr());
+                        assertEquals("", result.stdout());
+                    }
+                    default -> {
+                        assertEquals(0, result.status(), name + ": " + result.stderr());
+                        assertEquals(applied.replace("clique-t4-pair-switch", name), result.stdout(), name + ": the filter's output is this domain's plan, whole");
+                    }
+                }
+            }
+        } finally {
+            pool.shutdownNow();
+        }
+        assertEquals(before, hookTempFiles(), "every launcher removed its buffered XML");
+    }
+
+    private static List<Path> hookTempFiles() throws IOException {
+        try (var files = Files.list(Path.of("/tmp"))) {
+            return files.filter(path -> path.getFileName().toString().startsWith("vfio-tune-hook.")).sorted().toList();
+        }
+    }
+}
