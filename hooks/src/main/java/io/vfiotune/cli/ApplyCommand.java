@@ -3,11 +3,7 @@ package io.vfiotune.cli;
 import io.vfiotune.spi.ExitStatus;
 import io.vfiotune.spi.Finding;
 import io.vfiotune.spi.VfioTuneException;
-import io.vfiotune.xml.engine.PlanResult;
-import io.vfiotune.xml.engine.SecureXmlReader;
-import io.vfiotune.xml.engine.XmlEquivalence;
 import org.libvirt.Connect;
-import org.libvirt.Domain;
 import org.libvirt.LibvirtException;
 import picocli.CommandLine.ArgGroup;
 import picocli.CommandLine.Command;
@@ -16,8 +12,6 @@ import picocli.CommandLine.Option;
 import picocli.CommandLine.Parameters;
 import picocli.CommandLine.ParentCommand;
 
-import java.io.ByteArrayInputStream;
-import java.nio.charset.StandardCharsets;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.TreeSet;
@@ -31,9 +25,6 @@ import java.util.concurrent.Callable;
  */
 @Command(name = "apply", description = "Plan domains read from libvirt and redefine the ones whose plan changed.")
 final class ApplyCommand implements Callable<Integer> {
-    /** VIR_DOMAIN_XML_SECURE | VIR_DOMAIN_XML_INACTIVE: the persistent definition, passwords included, so a redefine loses nothing. */
-    static final int INACTIVE_SECURE_XML = 1 | 2;
-
     @ParentCommand
     Main main;
 
@@ -59,9 +50,10 @@ final class ApplyCommand implements Callable<Integer> {
         ExitStatus worst = ExitStatus.OK;
         try {
             Connect connection = new Connect(uri);
+            DomainApplier applier = new DomainApplier(main.console, facts);
             try {
                 for (String name : names(connection)) {
-                    ExitStatus status = apply(connection, name);
+                    ExitStatus status = applier.apply(connection, name).status();
                     worst = status.code() > worst.code() ? status : worst;
                 }
             } finally {
@@ -84,39 +76,4 @@ final class ApplyCommand implements Callable<Integer> {
         return new ArrayList<>(names);
     }
 
-    private ExitStatus apply(Connect connection, String name) throws LibvirtException {
-        Domain domain;
-        try {
-            domain = connection.domainLookupByName(name);
-        } catch (LibvirtException e) {
-            main.console.err().println(Finding.error("DOMAIN-MISSING", "domain " + name, e.getMessage()).format());
-            return ExitStatus.USAGE_OR_INTERNAL;
-        }
-        String xml = domain.getXMLDesc(INACTIVE_SECURE_XML);
-        byte[] input = SecureXmlReader.readBounded(new ByteArrayInputStream(xml.getBytes(StandardCharsets.UTF_8)), "domain " + name);
-        PlanResult result;
-        try {
-            result = Planning.plan(main.console, facts, input);
-        } catch (VfioTuneException e) {
-            main.console.err().println(e.finding().format());
-            return e.exitStatus();
-        }
-        Planning.printFindings(main.console, result);
-        if (!result.annotated()) {
-            main.console.out().println("vfio-tune: " + name + ": no <vt:tune>, left untouched");
-        } else if (result.refused()) {
-            main.console.out().println("vfio-tune: " + name + ": refused, nothing defined");
-        } else if (!result.changed() || XmlEquivalence.equivalent(xml, new String(result.output().orElseThrow(), StandardCharsets.UTF_8))) {
-            // libvirt re-serialises what it is given, so "already applied" is judged on meaning, not bytes.
-            main.console.out().println("vfio-tune: " + name + ": already fits this host");
-        } else {
-            String output = new String(result.output().orElseThrow(), StandardCharsets.UTF_8);
-            String diff = UnifiedDiff.diff("a/" + name + ".xml", xml, "b/" + name + ".xml", output);
-            connection.domainDefineXML(output);
-            main.console.out().println("vfio-tune: " + name + ": redefined (" + diff.lines().filter(line -> line.startsWith("+") && !line.startsWith("+++")).count()
-                    + " lines added, " + diff.lines().filter(line -> line.startsWith("-") && !line.startsWith("---")).count() + " removed)");
-        }
-        main.console.out().flush();
-        return result.exitStatus();
-    }
 }

@@ -16,7 +16,7 @@ import java.util.Map;
 @Command(name = "vfio-tune", mixinStandardHelpOptions = true, versionProvider = Main.VersionProvider.class,
         description = "Rewrites libvirt domain XML so PCI passthrough devices are set up right for this host.",
         subcommands = {PlanCommand.class, DiffCommand.class, ProbeCommand.class, DemoCommand.class,
-                HookCommand.class, ApplyCommand.class, NotYetAvailable.Watch.class,
+                HookCommand.class, ApplyCommand.class, WatchCommand.class,
                 InstallHookCommand.class, SnapshotCommand.class, FixtureCommand.class})
 public final class Main implements Runnable {
     final Console console;

@@ -26,7 +26,8 @@ import java.util.stream.Stream;
 class HookGateTest {
     private static final String DOMAIN = "vt-hook-gate-test";
     private static final String RESTORED = "vt-hook-restore-test";
-    private static final Path SAVE_FILE = Path.of("/var/lib/libvirt/qemu/save/" + RESTORED + ".save");
+    /** Not NAME.save: that is libvirt's managed-save path, and an image there blocks undefine. */
+    private static final Path SAVE_FILE = Path.of("/var/lib/libvirt/qemu/save/" + RESTORED + ".img");
     private static final Path ROOT = Path.of(System.getProperty("vfio-tune.root", ".."));
 
     @TempDir
