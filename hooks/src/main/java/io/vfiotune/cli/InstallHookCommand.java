@@ -1,8 +1,10 @@
 package io.vfiotune.cli;
 
+import io.vfiotune.probe.facts.HostSettings;
 import io.vfiotune.spi.ExitStatus;
 import io.vfiotune.spi.Finding;
 import io.vfiotune.spi.VfioTuneException;
+import io.vfiotune.wiring.ProbeModule;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
 import picocli.CommandLine.ParentCommand;
@@ -14,7 +16,9 @@ import java.nio.file.Path;
 import java.nio.file.StandardCopyOption;
 import java.nio.file.attribute.PosixFilePermissions;
 import java.util.ArrayList;
+import java.util.HashMap;
 import java.util.List;
+import java.util.Map;
 import java.util.Optional;
 import java.util.concurrent.Callable;
 import java.util.concurrent.TimeUnit;
@@ -41,6 +45,9 @@ final class InstallHookCommand implements Callable<Integer> {
     @Option(names = "--uninstall", description = "Remove the hook.")
     boolean uninstall;
 
+    @Option(names = "--no-class-archive", description = "Do not make the AppCDS archive that speeds up the hook's JVM.")
+    boolean noClassArchive;
+
     @Override
     public Integer call() {
         Path hook = hooksDirectory.resolve(HOOK_NAME);
@@ -49,7 +56,7 @@ final class InstallHookCommand implements Callable<Integer> {
             if (uninstall) {
                 state = Files.deleteIfExists(hook) ? "removed " + hook : "not installed: " + hook;
             } else {
-                String launcher = launcher();
+                String launcher = launcher(classArchive());
                 if (Files.isRegularFile(hook) && Files.readString(hook, StandardCharsets.UTF_8).equals(launcher)) {
                     state = "already installed: " + hook;
                 } else {
@@ -70,13 +77,40 @@ final class InstallHookCommand implements Callable<Integer> {
         }
     }
 
+    private static Path home() {
+        return Path.of(System.getProperty(DemoCommand.HOME_PROPERTY, ".")).toAbsolutePath().normalize();
+    }
+
+    private static String java() {
+        return ProcessHandle.current().info().command().orElse("/usr/bin/java");
+    }
+
+    /** The class path this very process runs with, so the hook runs exactly this build. */
+    private static String classPath() {
+        return System.getProperty("java.class.path");
+    }
+
+    private Optional<Path> classArchive() {
+        if (noClassArchive) {
+            return Optional.empty();
+        }
+        Map<String, String> environment = new HashMap<>(main.console.environment());
+        if (config != null) {
+            environment.put(HostSettings.CONFIG_ENVIRONMENT_VARIABLE, config.toAbsolutePath().toString());
+        }
+        Path cache = HostSettings.load(Map.of(), environment).get(HostSettings.CACHE_DIRECTORY).map(Path::of).orElse(ProbeModule.DEFAULT_CACHE);
+        HookClassArchive.Result result = new HookClassArchive(home(), java(), classPath(), cache).ensure();
+        main.console.out().println("vfio-tune: " + result.message());
+        return result.archive();
+    }
+
     /** The launcher, with this installation's paths baked in: libvirt runs hooks with an empty environment. */
-    private String launcher() {
-        Path home = Path.of(System.getProperty(DemoCommand.HOME_PROPERTY, ".")).toAbsolutePath().normalize();
-        String java = ProcessHandle.current().info().command().orElse("/usr/bin/java");
-        // The class path this very process runs with, so the hook runs exactly this build.
-        String classPath = System.getProperty("java.class.path");
+    private String launcher(Optional<Path> archive) {
+        Path home = home();
+        String java = java();
+        String classPath = classPath();
         String configLine = config == null ? "" : "export VFIO_TUNE_CONFIG='" + config.toAbsolutePath().normalize() + "'\n";
+        String flags = String.join(" ", HookClassArchive.JVM_FLAGS) + archive.map(path -> " -XX:SharedArchiveFile='" + path + "'").orElse("");
         return """
                 #!/bin/sh
                 # vfio-tune libvirt hook, installed by 'vfio-tune install-hook'. Do not edit; reinstall instead.
@@ -91,10 +125,10 @@ final class InstallHookCommand implements Callable<Integer> {
                 trap 'exit 1' INT TERM
                 cat > "$xml"
                 grep -q 'urn:vfio-tune:1' "$xml" || exit 0
-                %s"%s" -XX:TieredStopAtLevel=1 -XX:+UseSerialGC -Xshare:auto -Xss4m \\
+                %s"%s" %s \\
                     -Dvfio-tune.home='%s' -cp '%s' \\
                     io.vfiotune.cli.Main hook "$@" < "$xml"
-                """.formatted(configLine, java, home, classPath);
+                """.formatted(configLine, java, flags, home, classPath);
     }
 
     /** libvirt caches whether hooks exist until SIGHUP. */

@@ -39,33 +39,57 @@ public final class Main implements Runnable {
 
     /** Runs one command; never throws and never prints a stack trace unless VFIO_TUNE_DEBUG=1. */
     public static int run(String[] args, Console console) {
+        if (args.length >= 4 && args.length <= 5 && args[0].equals("hook")) {
+            return runHook(args, console);
+        }
         CommandLine commandLine = new CommandLine(new Main(console));
         commandLine.setOut(new java.io.PrintWriter(console.out(), true));
         commandLine.setErr(new java.io.PrintWriter(console.err(), true));
         commandLine.setExitCodeExceptionMapper(exception -> exception instanceof VfioTuneException known
                 ? known.exitStatus().code() : ExitStatus.USAGE_OR_INTERNAL.code());
-        commandLine.setExecutionExceptionHandler((exception, line, parseResult) -> {
-            if (exception instanceof AnnotationBinder.AnnotationException annotations) {
-                annotations.findings().forEach(finding -> console.err().println(finding.format()));
-                return ExitStatus.REFUSED.code();
-            }
-            if (exception instanceof VfioTuneException known) {
-                console.err().println(known.finding().format());
-                return known.exitStatus().code();
-            }
-            console.err().println(Finding.error("INTERNAL", "vfio-tune", exception.getClass().getSimpleName() + ": " + exception.getMessage()
-                    + " (this is a bug; rerun with VFIO_TUNE_DEBUG=1 for details)").format());
-            if ("1".equals(console.environment().get("VFIO_TUNE_DEBUG"))) {
-                exception.printStackTrace(console.err());
-            }
-            return ExitStatus.USAGE_OR_INTERNAL.code();
-        });
+        commandLine.setExecutionExceptionHandler((exception, line, parseResult) -> handle(exception, console));
         commandLine.setParameterExceptionHandler((exception, arguments) -> {
             console.err().println(Finding.error("USAGE", "vfio-tune", exception.getMessage()).format());
             console.err().println("Run 'vfio-tune --help' or 'vfio-tune COMMAND --help' for usage.");
             return ExitStatus.USAGE_OR_INTERNAL.code();
         });
         return commandLine.execute(args);
+    }
+
+    /**
+     * libvirt runs the hook at every start of an annotated domain, and
+     * building picocli's model of every command costs about 80 ms of that; the
+     * hook's arguments are positional and fixed, so they are taken directly.
+     */
+    private static int runHook(String[] args, Console console) {
+        HookCommand hook = new HookCommand();
+        hook.main = new Main(console);
+        hook.name = args[1];
+        hook.operation = args[2];
+        hook.subOperation = args[3];
+        hook.extra = args.length > 4 ? args[4] : null;
+        try {
+            return hook.call();
+        } catch (Exception e) {
+            return handle(e, console);
+        }
+    }
+
+    private static int handle(Exception exception, Console console) {
+        if (exception instanceof AnnotationBinder.AnnotationException annotations) {
+            annotations.findings().forEach(finding -> console.err().println(finding.format()));
+            return ExitStatus.REFUSED.code();
+        }
+        if (exception instanceof VfioTuneException known) {
+            console.err().println(known.finding().format());
+            return known.exitStatus().code();
+        }
+        console.err().println(Finding.error("INTERNAL", "vfio-tune", exception.getClass().getSimpleName() + ": " + exception.getMessage()
+                + " (this is a bug; rerun with VFIO_TUNE_DEBUG=1 for details)").format());
+        if ("1".equals(console.environment().get("VFIO_TUNE_DEBUG"))) {
+            exception.printStackTrace(console.err());
+        }
+        return ExitStatus.USAGE_OR_INTERNAL.code();
     }
 
     @Override

@@ -20,7 +20,7 @@ import java.util.Optional;
 
 /** The host: sysfs under the configured root, and facts pinned or read from the machine. */
 public final class ProbeModule extends AbstractModule {
-    private static final Path DEFAULT_CACHE = Path.of("/var/cache/vfio-tune");
+    public static final Path DEFAULT_CACHE = Path.of("/var/cache/vfio-tune");
 
     private final HostSettings settings;
 

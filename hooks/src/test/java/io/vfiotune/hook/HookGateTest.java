@@ -43,7 +43,9 @@ class HookGateTest {
         CliRun.Result installed = CliRun.run(new byte[0], "install-hook", "--config", config.toString());
         assertEquals(0, installed.status(), installed.stderr());
         CliRun.Result again = CliRun.run(new byte[0], "install-hook", "--config", config.toString());
-        assertTrue(again.stdout().startsWith("vfio-tune: already installed: /etc/libvirt/hooks/qemu.d/50-vfio-tune"), again.stdout());
+        assertTrue(again.stdout().lines().anyMatch(line -> line.startsWith("vfio-tune: already installed: /etc/libvirt/hooks/qemu.d/50-vfio-tune")), again.stdout());
+        // Under surefire the class path holds class directories, which CDS cannot archive; the bench script covers the archive.
+        assertTrue(installed.stdout().startsWith("vfio-tune: no class archive (") || installed.stdout().startsWith("vfio-tune: made class archive "), installed.stdout());
         for (String domain : new String[] {DOMAIN, RESTORED}) {
             virsh("destroy", domain);
             virsh("undefine", domain);
