@@ -1,5 +1,7 @@
 package io.vfiotune.cli;
 
+import io.vfiotune.probe.facts.HostSettings;
+import io.vfiotune.probe.facts.SystemLog;
 import io.vfiotune.spi.ExitStatus;
 import io.vfiotune.spi.Finding;
 import io.vfiotune.spi.VfioTuneException;
@@ -7,7 +9,10 @@ import io.vfiotune.xml.annotations.AnnotationBinder;
 import picocli.CommandLine;
 import picocli.CommandLine.Command;
 
+import java.io.FileDescriptor;
+import java.io.FileOutputStream;
 import java.io.InputStream;
+import java.io.OutputStream;
 import java.io.PrintStream;
 import java.nio.charset.StandardCharsets;
 import java.util.Map;
@@ -30,11 +35,21 @@ public final class Main implements Runnable {
     }
 
     public static void main(String[] args) {
-        PrintStream out = new PrintStream(new java.io.FileOutputStream(java.io.FileDescriptor.out), false, StandardCharsets.UTF_8);
-        PrintStream err = new PrintStream(new java.io.FileOutputStream(java.io.FileDescriptor.err), true, StandardCharsets.UTF_8);
+        PrintStream out = new PrintStream(new FileOutputStream(FileDescriptor.out), false, StandardCharsets.UTF_8);
+        OutputStream stderr = new FileOutputStream(FileDescriptor.err);
+        PrintStream err = syslogRequested(System.getenv()) ? SyslogTee.wrap(stderr, SystemLog.open()) : new PrintStream(stderr, true, StandardCharsets.UTF_8);
         int status = run(args, new Console(System.in, out, err, System.getenv()));
         out.flush();
         System.exit(status);
+    }
+
+    /** The config file's {@code syslog} key; a config that cannot be read is reported by the command itself. */
+    private static boolean syslogRequested(Map<String, String> environment) {
+        try {
+            return HostSettings.load(Map.of(), environment).get(HostSettings.SYSLOG).filter("yes"::equals).isPresent();
+        } catch (RuntimeException e) {
+            return false;
+        }
     }
 
     /** Runs one command; never throws and never prints a stack trace unless VFIO_TUNE_DEBUG=1. */

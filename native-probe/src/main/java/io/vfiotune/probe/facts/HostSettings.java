@@ -46,12 +46,14 @@ public final class HostSettings {
      * {@code TransformBindings.bindTransform}.
      */
     public static final String TRANSFORM_MODULES = "transform-modules";
+    /** {@code yes}: every finding also goes to syslog (ident vfio-tune, facility daemon); default {@code no}. */
+    public static final String SYSLOG = "syslog";
 
     public static final Path DEFAULT_CONFIG = Path.of("/etc/vfio-tune/vfio-tune.properties");
     public static final String CONFIG_ENVIRONMENT_VARIABLE = "VFIO_TUNE_CONFIG";
 
     private static final Set<String> KNOWN_KEYS = Set.of(SYSFS_ROOT, ARCH, PAGE_SIZE, LIBVIRT_VERSION, QEMU_VERSION, CACHE_DIRECTORY, P2P_HOST_BRIDGES, MSIX_RELOCATION_TABLE,
-            TRANSFORM_MODULES);
+            TRANSFORM_MODULES, SYSLOG);
 
     private final Map<String, String> values;
 
@@ -113,7 +115,11 @@ public final class HostSettings {
         Map<String, String> result = new TreeMap<>();
         for (String key : properties.stringPropertyNames()) {
             checkKnownIn(key, file);
-            result.put(key, properties.getProperty(key).trim());
+            String value = properties.getProperty(key).trim();
+            if (key.equals(SYSLOG) && !value.equals("yes") && !value.equals("no")) {
+                throw configError(file, "syslog must be yes or no, not '" + value + "'");
+            }
+            result.put(key, value);
         }
         return result;
     }
