@@ -31,8 +31,8 @@ final class ApplyCommand implements Callable<Integer> {
     @Mixin
     FactsOptions facts;
 
-    @Option(names = {"-c", "--connect"}, paramLabel = "URI", description = "libvirt URI (default qemu:///system).")
-    String uri = "qemu:///system";
+    @Mixin
+    ConnectOption connect;
 
     @ArgGroup(multiplicity = "1")
     Selection selection;
@@ -49,7 +49,7 @@ final class ApplyCommand implements Callable<Integer> {
     public Integer call() {
         ExitStatus worst = ExitStatus.OK;
         try {
-            Connect connection = new Connect(uri);
+            Connect connection = new Connect(connect.uri);
             DomainApplier applier = new DomainApplier(main.console, facts);
             try {
                 for (String name : names(connection)) {
@@ -60,7 +60,7 @@ final class ApplyCommand implements Callable<Integer> {
                 connection.close();
             }
         } catch (LibvirtException e) {
-            throw new VfioTuneException(ExitStatus.USAGE_OR_INTERNAL, Finding.error("LIBVIRT-ERROR", uri, e.getMessage()));
+            throw new VfioTuneException(ExitStatus.USAGE_OR_INTERNAL, Finding.error("LIBVIRT-ERROR", connect.uri, e.getMessage()));
         }
         return worst.code();
     }

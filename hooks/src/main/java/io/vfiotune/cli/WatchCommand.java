@@ -9,7 +9,6 @@ import org.libvirt.event.DomainEventType;
 import org.libvirt.event.LifecycleListener;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
-import picocli.CommandLine.Option;
 import picocli.CommandLine.ParentCommand;
 
 import java.time.Duration;
@@ -53,8 +52,8 @@ final class WatchCommand implements Callable<Integer> {
     @Mixin
     FactsOptions facts;
 
-    @Option(names = {"-c", "--connect"}, paramLabel = "URI", description = "libvirt URI (default qemu:///system).")
-    String uri = "qemu:///system";
+    @Mixin
+    ConnectOption connect;
 
     private final BlockingQueue<String> pending = new LinkedBlockingQueue<>();
     private final Map<String, Deque<Long>> redefinitions = new HashMap<>();
@@ -65,7 +64,7 @@ final class WatchCommand implements Callable<Integer> {
         try {
             Library.initEventLoop();
         } catch (LibvirtException e) {
-            main.console.err().println(Finding.error("LIBVIRT-ERROR", uri, "cannot start libvirt's event loop: " + e.getMessage()).format());
+            main.console.err().println(Finding.error("LIBVIRT-ERROR", connect.uri, "cannot start libvirt's event loop: " + e.getMessage()).format());
             return ExitStatus.USAGE_OR_INTERNAL.code();
         }
         Thread events = new Thread(WatchCommand::runEventLoop, "libvirt-events");
@@ -77,18 +76,18 @@ final class WatchCommand implements Callable<Integer> {
             AtomicBoolean closed = new AtomicBoolean();
             Connect connection = null;
             try {
-                connection = new Connect(uri);
+                connection = new Connect(connect.uri);
                 connection.registerCloseListener((source, reason) -> closed.set(true));
                 connection.addLifecycleListener(queueDefinitions());
-                say("watching " + uri);
+                say("watching " + connect.uri);
                 backoff = Duration.ofSeconds(1);
                 // Events are not replayed: whatever was defined while we were away is caught up now.
                 sweep(connection);
                 String why = serve(connection, applier, closed);
-                main.console.err().println(Finding.warning("WATCH-DISCONNECTED", uri, why + "; reconnecting in " + backoff.toSeconds() + " s").format());
+                main.console.err().println(Finding.warning("WATCH-DISCONNECTED", connect.uri, why + "; reconnecting in " + backoff.toSeconds() + " s").format());
                 main.console.err().flush();
             } catch (LibvirtException e) {
-                main.console.err().println(Finding.warning("WATCH-DISCONNECTED", uri, e.getMessage().strip() + "; retrying in " + backoff.toSeconds() + " s").format());
+                main.console.err().println(Finding.warning("WATCH-DISCONNECTED", connect.uri, e.getMessage().strip() + "; retrying in " + backoff.toSeconds() + " s").format());
                 main.console.err().flush();
             } finally {
                 closeQuietly(connection);

@@ -43,6 +43,17 @@ final class XmlEscaping {
     }
 
     static String escapeAttribute(String value, char quote) {
+        return escape(value, quote);
+    }
+
+    /** Character data: only markup and a carriage return (which parsers fold into a newline) need references. */
+    static String escapeText(String value) {
+        return escape(value, (char) 0);
+    }
+
+    /** {@code quote} 0 escapes for text; otherwise for an attribute in that quote, whose whitespace parsers normalise. */
+    private static String escape(String value, char quote) {
+        boolean attribute = quote != 0;
         StringBuilder out = new StringBuilder(value.length() + 8);
         for (char c : value.toCharArray()) {
             switch (c) {
@@ -51,23 +62,9 @@ final class XmlEscaping {
                 case '>' -> out.append("&gt;");
                 case '"' -> out.append(quote == '"' ? "&quot;" : "\"");
                 case '\'' -> out.append(quote == '\'' ? "&apos;" : "'");
-                case '\n' -> out.append("&#10;");
+                case '\n' -> out.append(attribute ? "&#10;" : "\n");
                 case '\r' -> out.append("&#13;");
-                case '\t' -> out.append("&#9;");
-                default -> out.append(c);
-            }
-        }
-        return out.toString();
-    }
-
-    static String escapeText(String value) {
-        StringBuilder out = new StringBuilder(value.length() + 8);
-        for (char c : value.toCharArray()) {
-            switch (c) {
-                case '&' -> out.append("&amp;");
-                case '<' -> out.append("&lt;");
-                case '>' -> out.append("&gt;");
-                case '\r' -> out.append("&#13;");
+                case '\t' -> out.append(attribute ? "&#9;" : "\t");
                 default -> out.append(c);
             }
         }
