@@ -145,7 +145,9 @@ public final class AnnotationBinder {
         matcher = UNEXPECTED_ELEMENT.matcher(message);
         if (matcher.matches()) {
             String expected = NAMESPACE_IN_MESSAGE.matcher(matcher.group(2)).replaceAll("vt:").trim();
-            return Optional.of(Finding.error("ANN-UNKNOWN", matcher.group(1), "element not allowed here or out of order"
+            // The validator names elements {"urn:vfio-tune:1":name}; users wrote vt:name.
+            String element = NAMESPACE_IN_MESSAGE.matcher(matcher.group(1)).replaceAll("vt:").replace("{", "").replace("}", "");
+            return Optional.of(Finding.error("ANN-UNKNOWN", element, "element not allowed here or out of order"
                     + (expected.isEmpty() ? "" : "; " + expected.replace("'{", "").replace("}'", ""))));
         }
         matcher = DUPLICATE_HOST.matcher(message);
