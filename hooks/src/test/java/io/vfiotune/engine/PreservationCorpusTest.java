@@ -10,22 +10,12 @@ import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.DynamicTest;
 import org.junit.jupiter.api.TestFactory;
 import org.junit.jupiter.api.io.TempDir;
-import org.w3c.dom.Document;
-import org.w3c.dom.Element;
-import org.w3c.dom.Node;
-import org.xml.sax.InputSource;
 
-import javax.xml.XMLConstants;
-import javax.xml.parsers.DocumentBuilderFactory;
 import java.io.IOException;
-import java.io.StringReader;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.util.ArrayList;
-import java.util.HashMap;
 import java.util.List;
-import java.util.Map;
 import java.util.stream.Stream;
 
 /**
@@ -73,7 +63,7 @@ class PreservationCorpusTest {
         CliRun.Result planned = plan(annotated);
         assertEquals(0, planned.status(), planned.stderr());
         assertTrue(planned.stdout().contains("x-nv-gpudirect-clique"), "the plan did its job on the T4 pair");
-        List<String> lost = lost(parse(annotated).getDocumentElement(), parse(planned.stdout()).getDocumentElement(), "");
+        List<String> lost = XmlPreservation.lost(annotated, planned.stdout());
         assertTrue(lost.isEmpty(), "lost or changed: " + lost);
 
         CliRun.Result again = plan(planned.stdout());
@@ -83,11 +73,11 @@ class PreservationCorpusTest {
     /** The comparison itself: it must see a changed attribute, a lost element and changed text, and allow additions. */
     @org.junit.jupiter.api.Test
     void theComparisonSeesLossesAndAllowsAdditions() throws Exception {
-        Element input = parse("<d><a x='1'>t</a><a x='2'/><b/></d>").getDocumentElement();
-        assertEquals(List.of(), lost(input, parse("<d><a x='1' y='3'>t<c/></a><a x='2'/><b/><b/></d>").getDocumentElement(), ""));
-        assertEquals(List.of("/d/a/@x"), lost(input, parse("<d><a x='9'>t</a><a x='2'/><b/></d>").getDocumentElement(), ""));
-        assertEquals(List.of("/d/a[1]"), lost(input, parse("<d><a x='1'>t</a><b/></d>").getDocumentElement(), ""));
-        assertEquals(List.of("/d/a/text()"), lost(input, parse("<d><a x='1'>u</a><a x='2'/><b/></d>").getDocumentElement(), ""));
+        String input = "<d><a x='1'>t</a><a x='2'/><b/></d>";
+        assertEquals(List.of(), XmlPreservation.lost(input, "<d><a x='1' y='3'>t<c/></a><a x='2'/><b/><b/></d>"));
+        assertEquals(List.of("/d/a/@x"), XmlPreservation.lost(input, "<d><a x='9'>t</a><a x='2'/><b/></d>"));
+        assertEquals(List.of("/d/a[1]"), XmlPreservation.lost(input, "<d><a x='1'>t</a><b/></d>"));
+        assertEquals(List.of("/d/a/text()"), XmlPreservation.lost(input, "<d><a x='1'>u</a><a x='2'/><b/></d>"));
     }
 
     private static CliRun.Result plan(String document) {
@@ -106,71 +96,4 @@ class PreservationCorpusTest {
         return input.substring(0, uuidEnd) + newline + "<metadata>" + TUNE + "</metadata>" + input.substring(uuidEnd);
     }
 
-    /**
-     * Every element of {@code expected} must be at the same place in {@code actual} (the n-th child of
-     * its name and namespace), with the same attributes and the same direct text; {@code actual} may have more.
-     */
-    private static List<String> lost(Element expected, Element actual, String path) {
-        List<String> problems = new ArrayList<>();
-        String here = path + "/" + expected.getTagName();
-        for (int i = 0; i < expected.getAttributes().getLength(); i++) {
-            Node attribute = expected.getAttributes().item(i);
-            Node kept = actual.getAttributes().getNamedItemNS(attribute.getNamespaceURI(), attribute.getLocalName());
-            if (attribute.getNamespaceURI() == null) {
-                kept = actual.getAttributes().getNamedItem(attribute.getNodeName());
-            }
-            if (kept == null || !kept.getNodeValue().equals(attribute.getNodeValue())) {
-                problems.add(here + "/@" + attribute.getNodeName());
-            }
-        }
-        if (!directText(expected).equals(directText(actual))) {
-            problems.add(here + "/text()");
-        }
-        Map<String, List<Element>> actualChildren = children(actual);
-        Map<String, Integer> seen = new HashMap<>();
-        for (Element child : children(expected).values().stream().flatMap(List::stream).toList()) {
-            String key = key(child);
-            int index = seen.merge(key, 1, Integer::sum) - 1;
-            List<Element> candidates = actualChildren.getOrDefault(key, List.of());
-            if (index >= candidates.size()) {
-                problems.add(here + "/" + child.getTagName() + "[" + index + "]");
-            } else {
-                problems.addAll(lost(child, candidates.get(index), here));
-            }
-        }
-        return problems;
-    }
-
-    private static Map<String, List<Element>> children(Element parent) {
-        Map<String, List<Element>> byName = new java.util.LinkedHashMap<>();
-        for (Node node = parent.getFirstChild(); node != null; node = node.getNextSibling()) {
-            if (node instanceof Element element) {
-                byName.computeIfAbsent(key(element), k -> new ArrayList<>()).add(element);
-            }
-        }
-        return byName;
-    }
-
-    private static String key(Element element) {
-        return "{" + element.getNamespaceURI() + "}" + element.getLocalName();
-    }
-
-    private static String directText(Element element) {
-        StringBuilder text = new StringBuilder();
-        for (Node node = element.getFirstChild(); node != null; node = node.getNextSibling()) {
-            if (node.getNodeType() == Node.TEXT_NODE || node.getNodeType() == Node.CDATA_SECTION_NODE) {
-                text.append(node.getNodeValue());
-            }
-        }
-        // Indentation around elements vfio-tune adds is layout, not the user's text.
-        return text.toString().strip();
-    }
-
-    private static Document parse(String xml) throws Exception {
-        DocumentBuilderFactory factory = DocumentBuilderFactory.newInstance();
-        factory.setNamespaceAware(true);
-        factory.setFeature(XMLConstants.FEATURE_SECURE_PROCESSING, true);
-        factory.setFeature("http://apache.org/xml/features/disallow-doctype-decl", true);
-        return factory.newDocumentBuilder().parse(new InputSource(new StringReader(xml)));
-    }
 }

@@ -1,0 +1,52 @@
+package io.vfiotune.fuzz;
+
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import com.code_intelligence.jazzer.junit.FuzzTest;
+import io.vfiotune.engine.XmlPreservation;
+import io.vfiotune.spi.VfioTuneException;
+import io.vfiotune.xml.engine.PlanResult;
+
+import java.nio.charset.StandardCharsets;
+import java.util.List;
+
+/**
+ * The whole plan, XML in, against the T4-pair host: XML out or a finding.
+ * Properties checked on every input:
+ * - no exception but a VfioTuneException escapes;
+ * - an unannotated input comes back as the very same bytes;
+ * - an annotated output is well-formed, keeps every element, attribute and
+ *   text of the input, and is a fixed point of a second plan.
+ */
+class PlanFuzzTest {
+    @FuzzTest(maxDuration = "10m")
+    void plan(byte[] input) throws Exception {
+        check(input);
+    }
+
+    static void check(byte[] input) throws Exception {
+        PlanResult result;
+        try {
+            result = FuzzHost.PLANNER.plan(input, FuzzHost.HOST);
+        } catch (VfioTuneException refused) {
+            assertTrue(refused.finding().code().matches("[A-Z][A-Z0-9-]+"), refused.finding().toString());
+            return;
+        }
+        if (!result.annotated()) {
+            assertArrayEquals(input, result.output().orElseThrow(), "an unannotated domain is returned byte for byte");
+            return;
+        }
+        if (result.output().isEmpty()) {
+            assertTrue(result.refused(), "no output only when refused");
+            return;
+        }
+        String in = new String(input, StandardCharsets.UTF_8);
+        String out = new String(result.output().get(), StandardCharsets.UTF_8);
+        List<String> lost = XmlPreservation.lost(in, out);
+        assertTrue(lost.isEmpty(), "lost: " + lost);
+        PlanResult again = FuzzHost.PLANNER.plan(result.output().get(), FuzzHost.HOST);
+        assertEquals(out, new String(again.output().orElseThrow(), StandardCharsets.UTF_8), "a second plan is a fixed point");
+    }
+}
