@@ -74,8 +74,12 @@ class PreservationCorpusTest {
     @org.junit.jupiter.api.Test
     void theComparisonSeesLossesAndAllowsAdditions() throws Exception {
         String input = "<d><a x='1'>t</a><a x='2'/><b/></d>";
+        String hostdev = "<domain><devices><hostdev><alias name='hostdev0'/></hostdev><hostdev><alias name='ua-gpu'/></hostdev></devices></domain>";
+        assertEquals(List.of(), XmlPreservation.lostUndocumented(hostdev, hostdev.replace("hostdev0", "ua-vt-0000-03-00-0")), "the documented alias change");
+        assertEquals(List.of("/domain/devices/hostdev[1]/alias/@name='ua-gpu'"),
+                XmlPreservation.lostUndocumented(hostdev, hostdev.replace("ua-gpu", "ua-other")), "a user alias is never changed");
         assertEquals(List.of(), XmlPreservation.lost(input, "<d><a x='1' y='3'>t<c/></a><a x='2'/><b/><b/></d>"));
-        assertEquals(List.of("/d/a/@x"), XmlPreservation.lost(input, "<d><a x='9'>t</a><a x='2'/><b/></d>"));
+        assertEquals(List.of("/d/a/@x='1'"), XmlPreservation.lost(input, "<d><a x='9'>t</a><a x='2'/><b/></d>"));
         assertEquals(List.of("/d/a[1]"), XmlPreservation.lost(input, "<d><a x='1'>t</a><b/></d>"));
         assertEquals(List.of("/d/a/text()"), XmlPreservation.lost(input, "<d><a x='1'>u</a><a x='2'/><b/></d>"));
     }

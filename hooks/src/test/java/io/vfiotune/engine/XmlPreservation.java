@@ -16,12 +16,24 @@ import java.util.Map;
 
 /** The preservation property, shared by the corpus test and the plan fuzz target. */
 public final class XmlPreservation {
+    /**
+     * The one change the plan documents to existing user XML: a hostdev's automatic alias
+     * (hostdev0), which libvirt reassigns at every start, becomes a stable ua- alias.
+     */
+    private static final String RENAMED_AUTOMATIC_ALIAS = ".*/hostdev(\\[\\d+])?/alias/@name='(?!ua-)[^']*'";
+
     private XmlPreservation() {
+    }
+
+    /** {@link #lost(String, String)} without the documented changes. */
+    public static List<String> lostUndocumented(String expectedXml, String actualXml) throws Exception {
+        return lost(expectedXml, actualXml).stream().filter(problem -> !problem.matches(RENAMED_AUTOMATIC_ALIAS)).toList();
     }
 
     /** What of {@code expectedXml} is missing or changed in {@code actualXml}; empty when everything is kept. */
     public static List<String> lost(String expectedXml, String actualXml) throws Exception {
-        return lost(parse(expectedXml).getDocumentElement(), parse(actualXml).getDocumentElement(), "");
+        Element expected = parse(expectedXml).getDocumentElement();
+        return lost(expected, parse(actualXml).getDocumentElement(), "/" + expected.getTagName());
     }
 
     /** A namespace-aware DOM with no DTD processing at all, or an exception for input that is not well-formed. */
@@ -39,9 +51,8 @@ public final class XmlPreservation {
      * Every element of {@code expected} must be at the same place in {@code actual} (the n-th child of
      * its name and namespace), with the same attributes and the same direct text; {@code actual} may have more.
      */
-    private static List<String> lost(Element expected, Element actual, String path) {
+    private static List<String> lost(Element expected, Element actual, String here) {
         List<String> problems = new ArrayList<>();
-        String here = path + "/" + expected.getTagName();
         for (int i = 0; i < expected.getAttributes().getLength(); i++) {
             Node attribute = expected.getAttributes().item(i);
             Node kept = actual.getAttributes().getNamedItemNS(attribute.getNamespaceURI(), attribute.getLocalName());
@@ -49,7 +60,7 @@ public final class XmlPreservation {
                 kept = actual.getAttributes().getNamedItem(attribute.getNodeName());
             }
             if (kept == null || !kept.getNodeValue().equals(attribute.getNodeValue())) {
-                problems.add(here + "/@" + attribute.getNodeName());
+                problems.add(here + "/@" + attribute.getNodeName() + "='" + attribute.getNodeValue() + "'");
             }
         }
         if (!directText(expected).equals(directText(actual))) {
@@ -61,10 +72,11 @@ public final class XmlPreservation {
             String key = key(child);
             int index = seen.merge(key, 1, Integer::sum) - 1;
             List<Element> candidates = actualChildren.getOrDefault(key, List.of());
+            String childPath = here + "/" + child.getTagName() + (index > 0 ? "[" + index + "]" : "");
             if (index >= candidates.size()) {
-                problems.add(here + "/" + child.getTagName() + "[" + index + "]");
+                problems.add(childPath);
             } else {
-                problems.addAll(lost(child, candidates.get(index), here));
+                problems.addAll(lost(child, candidates.get(index), childPath));
             }
         }
         return problems;
