@@ -248,8 +248,17 @@ public final class XmlElement extends XmlNode {
             throw new IllegalArgumentException("not a child");
         }
         children.remove(index);
-        if (index > 0 && children.get(index - 1) instanceof XmlText text && text.isWhitespace()) {
-            children.remove(index - 1);
+        if (index > 0 && children.get(index - 1) instanceof XmlText text) {
+            if (text.isWhitespace()) {
+                children.remove(index - 1);
+            } else {
+                // Text the user wrote before the element stays; only the line break and indent an append added go.
+                String raw = text.raw();
+                int newline = raw.lastIndexOf('\n');
+                if (newline >= 0 && raw.substring(newline).isBlank()) {
+                    children.set(index - 1, new XmlText(raw.substring(0, newline)));
+                }
+            }
         }
         child.parent = null;
     }
