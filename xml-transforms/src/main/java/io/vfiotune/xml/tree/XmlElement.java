@@ -191,8 +191,10 @@ public final class XmlElement extends XmlNode {
         if (insertAt > 0 && children.get(insertAt - 1) instanceof XmlText closing && closing.isWhitespace()) {
             insertAt--;
         }
+        // The indent is read from the existing children, before the new one is among them.
+        String indent = childIndent();
         children.add(insertAt, child);
-        children.add(insertAt, new XmlText("\n" + childIndent()));
+        children.add(insertAt, new XmlText("\n" + indent));
         return child;
     }
 
