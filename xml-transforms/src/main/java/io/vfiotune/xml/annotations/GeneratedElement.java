@@ -26,12 +26,14 @@ public class GeneratedElement {
 
     @XmlAccessorType(XmlAccessType.FIELD)
     public abstract static class Item {
-        /** An alias vfio-tune gave a hostdev that had none. */
+        /** An alias vfio-tune gave a hostdev that had none, or only an automatic one ({@code was}). */
         public static class Alias extends Item {
             @XmlAttribute(name = "host")
             public String host;
             @XmlAttribute(name = "name")
             public String name;
+            @XmlAttribute(name = "was")
+            public String was;
         }
 
         /** A {@code <qemu:property>} under {@code <qemu:override>}. */

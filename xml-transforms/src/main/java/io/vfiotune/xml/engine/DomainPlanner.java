@@ -169,7 +169,8 @@ public final class DomainPlanner {
         XmlElement generated = tune.appendChild(XmlElement.create(prefix + "generated"));
         for (Item item : items) {
             if (item instanceof Item.Alias alias) {
-                generated.appendChild(XmlElement.create(prefix + "alias", "host", alias.host, "name", alias.name));
+                generated.appendChild(alias.was == null ? XmlElement.create(prefix + "alias", "host", alias.host, "name", alias.name)
+                        : XmlElement.create(prefix + "alias", "host", alias.host, "name", alias.name, "was", alias.was));
             } else if (item instanceof Item.Property property) {
                 generated.appendChild(XmlElement.create(prefix + "property", "alias", property.alias, "name", property.name));
             } else if (item instanceof Item.SetArgument set) {

@@ -114,6 +114,7 @@ final class QemuNamespaceEditor {
         String generated = edit.hostdev().generatedAlias();
         if (existing.isPresent()) {
             // An automatic alias (hostdev0) is reassigned by libvirt at every start; only ua- aliases are stable.
+            // Renamed in place, and the old name recorded, so a re-plan restores exactly what was there.
             existing.get().setAttribute("name", generated);
         } else {
             // libvirt accepts <alias> anywhere in a hostdev; appending keeps the user's elements where they were.
@@ -123,18 +124,24 @@ final class QemuNamespaceEditor {
             Item.Alias item = new Item.Alias();
             item.host = edit.hostdev().toString();
             item.name = generated;
+            item.was = name.orElse(null);
             record.add(item);
         }
         return generated;
     }
-
 
     private void revertAlias(Item.Alias alias) {
         try {
             PciAddress host = PciAddress.parse(alias.host);
             domain.hostdevElement(host).flatMap(hostdev -> DomainXml.child(hostdev, "alias"))
                     .filter(element -> alias.name.equals(element.attribute("name").orElse("")))
-                    .ifPresent(element -> element.parent().removeChild(element));
+                    .ifPresent(element -> {
+                        if (alias.was != null) {
+                            element.setAttribute("name", alias.was);
+                        } else {
+                            element.parent().removeChild(element);
+                        }
+                    });
         } catch (IllegalArgumentException e) {
             // The schema already checked the address; nothing to revert otherwise.
         }
