@@ -124,7 +124,8 @@ final class QemuNamespaceEditor {
             Item.Alias item = new Item.Alias();
             item.host = edit.hostdev().toString();
             item.name = generated;
-            item.was = name.orElse(null);
+            // null: vfio-tune created the element; "": the user's element had no name; else the name it had.
+            item.was = existing.isPresent() ? name.orElse("") : null;
             record.add(item);
         }
         return generated;
@@ -136,10 +137,12 @@ final class QemuNamespaceEditor {
             domain.hostdevElement(host).flatMap(hostdev -> DomainXml.child(hostdev, "alias"))
                     .filter(element -> alias.name.equals(element.attribute("name").orElse("")))
                     .ifPresent(element -> {
-                        if (alias.was != null) {
-                            element.setAttribute("name", alias.was);
-                        } else {
+                        if (alias.was == null) {
                             element.parent().removeChild(element);
+                        } else if (alias.was.isEmpty()) {
+                            element.removeAttribute("name");
+                        } else {
+                            element.setAttribute("name", alias.was);
                         }
                     });
         } catch (IllegalArgumentException e) {
