@@ -139,7 +139,13 @@ public final class LosslessXmlParser {
         if (position == start) {
             throw new IllegalArgumentException("expected a name at offset " + start);
         }
-        return text.substring(start, position);
+        String name = text.substring(start, position);
+        // A qualified name has at most one colon, with something on both sides; ':alias' would pass for <alias> here.
+        int colon = name.indexOf(':');
+        if (colon == 0 || colon == name.length() - 1 || (colon > 0 && name.indexOf(':', colon + 1) >= 0)) {
+            throw new IllegalArgumentException("'" + name + "' at offset " + start + " is not a qualified name (prefix:local)");
+        }
+        return name;
     }
 
     private void skipWhitespace() {
