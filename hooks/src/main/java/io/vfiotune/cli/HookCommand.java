@@ -71,7 +71,9 @@ final class HookCommand implements Callable<Integer> {
             return ExitStatus.OK.code();
         }
         boolean warn = result.onMismatch() == TuneAnnotations.OnMismatch.WARN;
-        String message = "the definition does not fit this host; the plan wants " + describe(result)
+        // With no edits, the difference is settings vfio-tune generated earlier that this host's plan no longer has.
+        String wants = result.edits().isEmpty() ? "none of the settings vfio-tune generated for another host or an older plan" : describe(result);
+        String message = "the definition does not fit this host; the plan wants " + wants
                 + ". Run 'vfio-tune apply " + name + "' to redefine it" + (warn ? " (starting anyway: on-mismatch=\"warn\")" : ", then start it again");
         main.console.err().println((warn ? Finding.warning("HOOK-MISMATCH", "domain " + name, message) : Finding.error("HOOK-MISMATCH", "domain " + name, message)).format());
         return warn ? ExitStatus.OK.code() : ExitStatus.REFUSED.code();

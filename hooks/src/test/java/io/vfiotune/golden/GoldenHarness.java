@@ -196,10 +196,14 @@ public final class GoldenHarness {
     }
 
     static Run runCli(List<String> arguments, byte[] stdin) {
+        // A pinned, empty config: the developer's /etc/vfio-tune must not leak into goldens.
+        return runCli(arguments, stdin, emptyConfig());
+    }
+
+    static Run runCli(List<String> arguments, byte[] stdin, Path config) {
         ByteArrayOutputStream out = new ByteArrayOutputStream();
         ByteArrayOutputStream err = new ByteArrayOutputStream();
-        // A pinned, empty config: the developer's /etc/vfio-tune must not leak into goldens.
-        Map<String, String> environment = Map.of("VFIO_TUNE_CONFIG", emptyConfig().toString());
+        Map<String, String> environment = Map.of("VFIO_TUNE_CONFIG", config.toString());
         int status = Main.run(arguments.toArray(String[]::new), new Main.Console(new ByteArrayInputStream(stdin),
                 new PrintStream(out, true, StandardCharsets.UTF_8), new PrintStream(err, true, StandardCharsets.UTF_8), environment));
         return new Run(status, out.toString(StandardCharsets.UTF_8), err.toString(StandardCharsets.UTF_8));

@@ -87,7 +87,7 @@ public final class GpuDirectCliqueTransform implements DomainTransform {
             findings.add(Finding.error("CLIQUE-RANGE", subject, "clique " + id + " is outside 0-" + MAX_ID + " (QEMU stores it in 4 bits); pick an ID in 0-15"));
             return false;
         }
-        Optional<PciFunction> found = PassthroughDevices.resolve(hostdev, host, "its clique", findings);
+        Optional<PciFunction> found = PassthroughDevices.resolve(hostdev, host, "its clique", PassthroughDevices.Needs.CAPABILITIES, findings);
         if (found.isEmpty()) {
             return false;
         }
@@ -154,13 +154,15 @@ public final class GpuDirectCliqueTransform implements DomainTransform {
             if (explicit.contains(hostdev.source())) {
                 continue;
             }
-            if (host.function(hostdev.source()).isEmpty()) {
-                PassthroughDevices.resolve(hostdev, host, "its peer-to-peer reach", findings);
+            Optional<PciFunction> function = host.function(hostdev.source());
+            if (function.isEmpty() || PassthroughDevices.spoilingFault(function.get(), PassthroughDevices.Needs.CAPABILITIES).isPresent()) {
+                // A device the probe cannot see whole might be a GPU; leaving it out of a clique silently would be a guess.
+                PassthroughDevices.resolve(hostdev, host, "its peer-to-peer reach", PassthroughDevices.Needs.CAPABILITIES, findings);
                 continue;
             }
-            host.function(hostdev.source())
-                    .filter(function -> function.vendorId() == PciFunction.VENDOR_NVIDIA && function.baseClass() == 0x03)
-                    .ifPresent(gpus::add);
+            if (function.get().vendorId() == PciFunction.VENDOR_NVIDIA && function.get().baseClass() == 0x03) {
+                gpus.add(function.get());
+            }
         }
         Set<String> whitelisted = host.facts().peerToPeerHostBridges();
         int[] parent = new int[gpus.size()];

@@ -60,7 +60,7 @@ public final class IgdTransform implements DomainTransform {
                     + IntelGraphics.HOST_ADDRESS + ", where Intel integrated graphics always sits; add the <hostdev> or remove the annotation"));
             return new TransformResult(List.of(), findings);
         }
-        Optional<PciFunction> function = PassthroughDevices.resolve(hostdev.get(), host, "its IGD mode", findings);
+        Optional<PciFunction> function = PassthroughDevices.resolve(hostdev.get(), host, "its IGD mode", PassthroughDevices.Needs.HEADER, findings);
         if (function.isEmpty()) {
             return new TransformResult(List.of(), findings);
         }

@@ -45,7 +45,7 @@ public final class MsixRelocationTransform implements DomainTransform {
             if (mode.equals("off")) {
                 continue;
             }
-            Optional<PciFunction> found = PassthroughDevices.resolve(hostdev, host, "its MSI-X relocation", findings);
+            Optional<PciFunction> found = PassthroughDevices.resolve(hostdev, host, "its MSI-X relocation", PassthroughDevices.Needs.CAPABILITIES_AND_BARS, findings);
             if (found.isEmpty()) {
                 continue;
             }

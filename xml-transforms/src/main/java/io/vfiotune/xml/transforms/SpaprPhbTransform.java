@@ -74,7 +74,7 @@ public final class SpaprPhbTransform implements DomainTransform {
         // Groups in ascending number, members in document order: the same groups always get the same PHBs.
         Map<Integer, List<Member>> groups = new TreeMap<>();
         for (HostdevView hostdev : domain.pciHostdevs()) {
-            Optional<PciFunction> function = PassthroughDevices.resolve(hostdev, host, "its IOMMU group", findings);
+            Optional<PciFunction> function = PassthroughDevices.resolve(hostdev, host, "its IOMMU group", PassthroughDevices.Needs.HEADER, findings);
             if (function.isEmpty()) {
                 continue;
             }
