@@ -96,15 +96,21 @@ public final class XmlPreservation {
         return "{" + element.getNamespaceURI() + "}" + element.getLocalName();
     }
 
+    /**
+     * The element's own text, node by node with layout whitespace trimmed: vfio-tune inserts indentation
+     * between elements, which in mixed content lands between the user's text nodes without changing them.
+     */
     private static String directText(Element element) {
         StringBuilder text = new StringBuilder();
         for (Node node = element.getFirstChild(); node != null; node = node.getNextSibling()) {
             if (node.getNodeType() == Node.TEXT_NODE || node.getNodeType() == Node.CDATA_SECTION_NODE) {
-                text.append(node.getNodeValue());
+                String value = node.getNodeValue().strip();
+                if (!value.isEmpty()) {
+                    text.append(value).append('\u0000');
+                }
             }
         }
-        // Indentation around elements vfio-tune adds is layout, not the user's text.
-        return text.toString().strip();
+        return text.toString();
     }
 
 }
