@@ -25,8 +25,11 @@ final class DiffCommand implements Callable<Integer> {
         byte[] input = Planning.readDomain(main.console, domain);
         PlanResult result = Planning.plan(main.console, facts, input);
         Planning.printFindings(main.console, result);
-        result.output().ifPresent(output -> main.console.out().print(UnifiedDiff.diff(
-                "a/" + displayName(), new String(input, StandardCharsets.UTF_8), "b/" + displayName(), new String(output, StandardCharsets.UTF_8))));
+        result.output().ifPresent(output -> {
+            byte[] diff = UnifiedDiff.diff("a/" + displayName(), new String(input, StandardCharsets.UTF_8), "b/" + displayName(),
+                    new String(output, StandardCharsets.UTF_8)).getBytes(StandardCharsets.UTF_8);
+            main.console.out().write(diff, 0, diff.length);
+        });
         main.console.out().flush();
         return result.exitStatus().code();
     }

@@ -89,7 +89,9 @@ final class HookCommand implements Callable<Integer> {
                     + "' on this host and start the domain fresh").format());
             return ExitStatus.REFUSED.code();
         }
-        main.console.out().print(output);
+        // One write of the whole document, only now that the whole plan has succeeded.
+        byte[] bytes = output.getBytes(StandardCharsets.UTF_8);
+        main.console.out().write(bytes, 0, bytes.length);
         main.console.out().flush();
         return ExitStatus.OK.code();
     }
