@@ -1,0 +1,56 @@
+package io.vfiotune.hook;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import io.vfiotune.golden.CliRun;
+import io.vfiotune.probe.fixture.HostFixture;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+
+/**
+ * The restore/migrate filter and guest-visible plans: a pseries guest that
+ * arrives without its per-group PHBs is refused (moving devices would break
+ * libvirt's ABI check), while one that already has them passes untouched; the
+ * same for legacy IGD placement.
+ */
+class LayoutFilterTest {
+    private static final Path ROOT = Path.of(System.getProperty("vfio-tune.root", ".."));
+
+    @Test
+    void pseriesPhbsAreNeverAddedAtRestore(@TempDir Path work) throws IOException {
+        Path config = config(work, "power9-ac922-v100-npu");
+        CliRun.Result unplaced = restore(config, "spapr-two-groups-no-cells/input.xml");
+        assertEquals(2, unplaced.status(), unplaced.stderr());
+        assertTrue(unplaced.stderr().contains("error [HOOK-GUEST-VISIBLE] domain vt-layout: arriving on this host needs guest-visible changes (a new PHB 1, "
+                + "0004:04:00.0 at guest 0000:01:01.0"), unplaced.stderr());
+        assertEquals("", unplaced.stdout(), "a refused filter prints no XML");
+
+        CliRun.Result placed = restore(config, "spapr-two-groups-no-cells/expected.xml");
+        assertEquals(0, placed.status(), placed.stderr());
+        assertEquals("", placed.stdout(), "a definition that already has the layout is left as it is");
+    }
+
+    @Test
+    void legacyIgdPlacementIsNeverDoneAtRestore(@TempDir Path work) throws IOException {
+        Path config = config(work, "x86-skylake-igd");
+        CliRun.Result unplaced = restore(config, "igd-i440fx-legacy-cirrus/input.xml");
+        assertEquals(2, unplaced.status(), unplaced.stderr());
+        assertTrue(unplaced.stderr().contains("[HOOK-GUEST-VISIBLE]") && unplaced.stderr().contains("no emulated display"), unplaced.stderr());
+        CliRun.Result placed = restore(config, "igd-i440fx-legacy-cirrus/expected.xml");
+        assertEquals(0, placed.status(), placed.stderr());
+    }
+
+    private static CliRun.Result restore(Path config, String goldenFile) throws IOException {
+        return CliRun.runWithConfig(Files.readAllBytes(ROOT.resolve("src/golden").resolve(goldenFile)), config, "hook", "vt-layout", "restore", "begin", "-");
+    }
+
+    private static Path config(Path work, String host) throws IOException {
+        Path sysfs = HostFixture.load(ROOT.resolve("src/hosts").resolve(host)).materialize(work.resolve("sysfs"));
+        return Files.writeString(work.resolve("vfio-tune.properties"), "sysfs-root=" + sysfs + "\n");
+    }
+}
