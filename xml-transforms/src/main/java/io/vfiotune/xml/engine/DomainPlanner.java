@@ -26,6 +26,7 @@ import jakarta.inject.Inject;
 import java.nio.charset.StandardCharsets;
 import java.util.ArrayList;
 import java.util.Comparator;
+import java.util.HashSet;
 import java.util.LinkedHashSet;
 import java.util.List;
 import java.util.Optional;
@@ -136,10 +137,19 @@ public final class DomainPlanner {
         return new PlanResult(Optional.of(input), false, annotated, name, List.of(), List.of(), TuneAnnotations.OnMismatch.REFUSE);
     }
 
-    /** A per-device annotation for a device the domain does not pass through is a mistake worth refusing. */
+    /**
+     * A per-device annotation for a device the domain does not pass through is a mistake worth refusing; so is
+     * one host device passed through twice, which VFIO cannot do and which edits (addressed by source) cannot tell apart.
+     */
     private static List<Finding> checkAnnotatedHostdevs(DomainXml domain) {
-        Set<PciAddress> present = domain.pciHostdevs().stream().map(HostdevView::source).collect(Collectors.toSet());
+        Set<PciAddress> present = new HashSet<>();
         List<Finding> findings = new ArrayList<>();
+        for (HostdevView hostdev : domain.pciHostdevs()) {
+            if (!present.add(hostdev.source())) {
+                findings.add(Finding.error("HOSTDEV-DUPLICATE", hostdev.source().toString(),
+                        "the domain has two <hostdev> elements for this host device; a device can be passed through once, so remove one"));
+            }
+        }
         for (TuneAnnotations.HostdevAnnotation annotation : domain.annotations().hostdevs()) {
             if (!present.contains(annotation.host())) {
                 findings.add(Finding.error("ANN-UNKNOWN-HOSTDEV", annotation.host().toString(),
