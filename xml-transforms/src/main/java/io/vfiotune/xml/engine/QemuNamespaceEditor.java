@@ -10,6 +10,7 @@ import io.vfiotune.xml.tree.XmlElement;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Optional;
+import java.util.regex.Pattern;
 
 /**
  * Writes and removes vfio-tune's device properties in the {@code qemu:}
@@ -17,6 +18,9 @@ import java.util.Optional;
  * that back out; what the user wrote there is never touched and always wins.
  */
 final class QemuNamespaceEditor {
+    /** The user aliases vfio-tune can carry properties for: a valid QEMU id, as the schema's userAlias type says. */
+    private static final Pattern QEMU_ID = Pattern.compile("ua-[A-Za-z0-9_\\-.]+");
+
     static final String QEMU_NAMESPACE = "http://libvirt.org/schemas/domain/qemu/1.0";
     static final String KIND_OVERRIDE = "override";
     static final String KIND_DEVICE = "device";
@@ -109,6 +113,11 @@ final class QemuNamespaceEditor {
         Optional<XmlElement> existing = DomainXml.child(hostdev, "alias");
         Optional<String> name = existing.flatMap(element -> element.attribute("name"));
         if (name.isPresent() && name.get().startsWith("ua-")) {
+            if (!QEMU_ID.matcher(name.get()).matches()) {
+                // QEMU takes the alias as the device id and refuses anything but letters, digits, '-', '_' and '.'.
+                findings.add(Finding.error("ALIAS-INVALID", edit.subject(), "the user alias '" + name.get()
+                        + "' is not a valid QEMU device id (ua- then letters, digits, '-', '_' or '.'); QEMU would refuse to start; rename it"));
+            }
             return name.get();
         }
         String generated = edit.hostdev().generatedAlias();
