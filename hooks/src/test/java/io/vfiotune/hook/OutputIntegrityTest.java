@@ -1,6 +1,5 @@
 package io.vfiotune.hook;
 
-import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import io.vfiotune.golden.Libvirt;

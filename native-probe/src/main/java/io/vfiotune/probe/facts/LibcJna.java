@@ -5,7 +5,6 @@ import com.sun.jna.Memory;
 import com.sun.jna.Native;
 import com.sun.jna.Pointer;
 import com.sun.jna.Structure;
-import io.vfiotune.spi.Severity;
 
 import java.nio.charset.StandardCharsets;
 
