@@ -6,6 +6,8 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 import io.vfiotune.golden.CliRun;
 import io.vfiotune.golden.Libvirt;
 import io.vfiotune.probe.fixture.HostFixture;
+import io.vfiotune.stack.Stack;
+import io.vfiotune.stack.Stacks;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.DynamicTest;
 import org.junit.jupiter.api.TestFactory;
@@ -65,6 +67,16 @@ class PreservationCorpusTest {
         assertTrue(planned.stdout().contains("x-nv-gpudirect-clique"), "the plan did its job on the T4 pair");
         List<String> lost = XmlPreservation.lost(annotated, planned.stdout());
         assertTrue(lost.isEmpty(), "lost or changed: " + lost);
+
+        for (Stack stack : Stacks.all()) {
+            Path staged = stack.stage(file.getFileName().toString(), planned.stdout().getBytes(StandardCharsets.UTF_8));
+            try {
+                Libvirt.Result validation = stack.validate(staged);
+                assertTrue(validation.ok(), stack + " rejects the planned " + file.getFileName() + ": " + validation.stderr() + validation.stdout());
+            } finally {
+                Files.deleteIfExists(staged);
+            }
+        }
 
         CliRun.Result again = plan(planned.stdout());
         assertEquals(planned.stdout(), again.stdout(), "a second plan is a fixed point");

@@ -2,12 +2,16 @@ package io.vfiotune.golden;
 
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import io.vfiotune.stack.Stacks;
+
+import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.DynamicTest;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.TestFactory;
 
 import java.io.IOException;
+import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.List;
 import java.util.stream.Stream;
@@ -22,9 +26,11 @@ class GoldenCasesTest {
         Libvirt.ensureRunning();
     }
 
+    private static GoldenHarness harness;
+
     @TestFactory
     Stream<DynamicTest> goldenCases() throws IOException {
-        GoldenHarness harness = new GoldenHarness(CASES, GoldenHarness.regenerateRequested());
+        harness = new GoldenHarness(CASES, GoldenHarness.regenerateRequested(), Stacks.all());
         String only = System.getProperty("vfio-tune.case", "");
         List<Path> cases = harness.cases().stream().filter(path -> only.isEmpty() || matches(path.getFileName().toString(), only)).toList();
         assertTrue(!cases.isEmpty(), "no golden cases found under " + CASES);
@@ -40,7 +46,20 @@ class GoldenCasesTest {
 
     @Test
     void noDuplicateCases() throws IOException {
-        List<String> problems = new GoldenHarness(CASES, false).checkDirectory();
+        List<String> problems = new GoldenHarness(CASES, false, List.of()).checkDirectory();
         assertTrue(problems.isEmpty(), GoldenHarness.join(problems));
+    }
+
+    /** The per-case table: which stack judged which case, and what it said (also in target/golden-verdicts.txt). */
+    @AfterAll
+    static void printVerdicts() throws IOException {
+        if (harness == null) {
+            return;
+        }
+        StringBuilder table = new StringBuilder("| case | stack | verdict |\n|---|---|---|\n");
+        harness.verdicts().stream().sorted(java.util.Comparator.comparing(GoldenHarness.Verdict::caseName).thenComparing(GoldenHarness.Verdict::stack))
+                .forEach(verdict -> table.append("| ").append(verdict.caseName()).append(" | ").append(verdict.stack()).append(" | ").append(verdict.verdict()).append(" |\n"));
+        System.out.print(table);
+        Files.writeString(Files.createDirectories(Path.of("target")).resolve("golden-verdicts.md"), table);
     }
 }

@@ -3,6 +3,7 @@ package io.vfiotune.golden;
 import io.vfiotune.cli.Main;
 import io.vfiotune.probe.fixture.Directories;
 import io.vfiotune.probe.fixture.HostFixture;
+import io.vfiotune.stack.Stack;
 
 import java.io.ByteArrayInputStream;
 import java.io.ByteArrayOutputStream;
@@ -11,7 +12,10 @@ import java.io.PrintStream;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
+
+
 import java.util.ArrayList;
+import java.util.Collections;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
@@ -34,14 +38,34 @@ import java.util.stream.Stream;
 public final class GoldenHarness {
     public static final String REGENERATE_PROPERTY = "vfio-tune.regenerate";
     private static final Set<String> KNOWN_FILES = Set.of("input.xml", "host.ref", "host", "args", "README",
-            "expected.status", "expected.stderr", "expected.xml", "expected.argv");
+            "expected.status", "expected.stderr", "expected.xml");
 
     private final Path casesDirectory;
     private final boolean regenerate;
+    private final List<Stack> stacks;
+    private final List<Verdict> verdicts = Collections.synchronizedList(new ArrayList<>());
 
-    public GoldenHarness(Path casesDirectory, boolean regenerate) {
+    /** What one stack said of one case, for the run's table. */
+    public record Verdict(String caseName, String stack, String verdict) {
+    }
+
+    public GoldenHarness(Path casesDirectory, boolean regenerate, List<Stack> stacks) {
         this.casesDirectory = casesDirectory;
         this.regenerate = regenerate;
+        this.stacks = List.copyOf(stacks);
+    }
+
+    public List<Verdict> verdicts() {
+        return List.copyOf(verdicts);
+    }
+
+    /** {@code expected.<stack>.argv}: each stack's libvirt renders its own argv, as qemuxmlconftest keeps one per QEMU. */
+    static String argvFile(Stack stack) {
+        return "expected." + stack.id() + ".argv";
+    }
+
+    private boolean knownFile(String file) {
+        return KNOWN_FILES.contains(file) || stacks.stream().anyMatch(stack -> argvFile(stack).equals(file));
     }
 
     public static boolean regenerateRequested() {
@@ -73,7 +97,7 @@ public final class GoldenHarness {
         List<String> problems = new ArrayList<>();
         String name = directory.getFileName().toString();
         try (Stream<Path> files = Files.list(directory)) {
-            files.map(path -> path.getFileName().toString()).filter(file -> !KNOWN_FILES.contains(file)).sorted()
+            files.map(path -> path.getFileName().toString()).filter(file -> !knownFile(file)).sorted()
                     .forEach(file -> problems.add(name + ": unused file " + file));
         }
         Path input = directory.resolve("input.xml");
@@ -94,8 +118,11 @@ public final class GoldenHarness {
                 if (!run.stdout.isEmpty()) {
                     problems.add(name + ": a refused plan wrote " + run.stdout.length() + " bytes to stdout");
                 }
-                expectAbsent(directory, "expected.xml", problems);
-                expectAbsent(directory, "expected.argv", problems);
+                expectAbsent(directory, "expected.xml", "the plan was refused", problems);
+                for (Stack stack : stacks) {
+                    expectAbsent(directory, argvFile(stack), "the plan was refused", problems);
+                }
+                judgeRefusedInput(directory, Files.readAllBytes(input), run.status, problems);
                 return problems;
             }
             compare(directory, "expected.xml", run.stdout, problems);
@@ -110,26 +137,81 @@ public final class GoldenHarness {
             if (second.status != 0 || !second.stdout.equals(run.stdout)) {
                 problems.add(name + ": not idempotent: planning the output again gave exit " + second.status + (second.stdout.equals(run.stdout) ? "" : " and a different document"));
             }
-            Path output = Files.createTempFile("vfio-tune-golden", ".xml");
-            try {
-                Files.writeString(output, run.stdout);
-                Libvirt.Result validation = Libvirt.validate(output);
-                if (!validation.ok()) {
-                    problems.add(name + ": libvirt rejects the output: virt-xml-validate: " + (validation.stderr() + validation.stdout()).strip());
-                }
-                Libvirt.Result argv = Libvirt.domxmlToNative(output);
-                if (!argv.ok()) {
-                    problems.add(name + ": libvirt rejects the output: domxml-to-native: " + argv.stderr().strip());
-                } else {
-                    compare(directory, "expected.argv", Libvirt.normalizeArgv(argv.stdout()), problems);
-                }
-            } finally {
-                Files.deleteIfExists(output);
-            }
+            judgeOutput(directory, run.stdout, problems);
         } finally {
             Directories.deleteTree(sysfs);
         }
         return problems;
+    }
+
+    /**
+     * Every stack whose versions can honour the output validates it, renders its
+     * argv (compared with that stack's expected argv) and lists every property it
+     * sets; a case no stack could judge fails.
+     */
+    private void judgeOutput(Path directory, String output, List<String> problems) throws IOException {
+        String name = directory.getFileName().toString();
+        Set<String> written = StackJudges.properties(Files.readString(directory.resolve("input.xml")));
+        for (String property : StackJudges.properties(output)) {
+            if (!written.contains(property) && io.vfiotune.spi.VfioPciProperty.byQemuName(property).isEmpty()) {
+                problems.add(name + ": vfio-tune emitted " + property + ", which is not in its property table (VfioPciProperty)");
+            }
+        }
+        int judged = 0;
+        for (Stack stack : stacks) {
+            if (!StackJudges.judges(stack, output)) {
+                expectAbsent(directory, argvFile(stack), "that stack's QEMU cannot take the output, so it does not judge it", problems);
+                continue;
+            }
+            judged++;
+            Path staged = stack.stage(name + ".xml", output.getBytes(StandardCharsets.UTF_8));
+            try {
+                List<String> stackProblems = new ArrayList<>();
+                Libvirt.Result validation = stack.validate(staged);
+                if (!validation.ok()) {
+                    stackProblems.add(name + ": " + stack + " rejects the output: virt-xml-validate: " + (validation.stderr() + validation.stdout()).strip());
+                }
+                Libvirt.Result argv = stack.domxmlToNative(staged);
+                if (!argv.ok()) {
+                    stackProblems.add(name + ": " + stack + " rejects the output: domxml-to-native: " + argv.stderr().strip());
+                } else {
+                    compare(directory, argvFile(stack), Libvirt.normalizeArgv(argv.stdout()), stackProblems);
+                }
+                StackJudges.missingProperties(stack, output).forEach(problem -> stackProblems.add(name + ": " + problem));
+                verdicts.add(new Verdict(name, stack.id(), stackProblems.isEmpty() ? "output valid, argv matches, properties exist" : "FAILED"));
+                problems.addAll(stackProblems);
+            } finally {
+                Files.deleteIfExists(staged);
+            }
+        }
+        if (judged == 0) {
+            problems.add(name + ": judged by no stack: none of " + stacks + " has every property the output sets " + StackJudges.properties(output));
+            verdicts.add(new Verdict(name, "-", "JUDGED BY NO STACK"));
+        }
+    }
+
+    /**
+     * A refused plan has no output; each stack judges the input instead. A
+     * refusal for the host or QEMU (exit 2) must be of a domain libvirt accepts,
+     * so the refusal is vfio-tune's finding and not a schema error; input that
+     * vfio-tune calls unreadable (exit 1) must be refused by libvirt too.
+     */
+    private void judgeRefusedInput(Path directory, byte[] input, int status, List<String> problems) throws IOException {
+        String name = directory.getFileName().toString();
+        for (Stack stack : stacks) {
+            Path staged = stack.stage(name + ".xml", input);
+            try {
+                boolean valid = stack.validate(staged).ok();
+                boolean agrees = status == 2 ? valid : !valid;
+                if (!agrees) {
+                    problems.add(name + ": " + stack + (valid ? " accepts the input vfio-tune rejects as unreadable" : " rejects the input: vfio-tune's refusal hides a schema error"));
+                }
+                verdicts.add(new Verdict(name, stack.id(), !agrees ? "FAILED"
+                        : status == 2 ? "input valid; refused by vfio-tune (exit 2)" : "input rejected by libvirt too (exit " + status + ")"));
+            } finally {
+                Files.deleteIfExists(staged);
+            }
+        }
     }
 
     /** The exact command to rerun one case by hand, printed with every failure. */
@@ -164,13 +246,13 @@ public final class GoldenHarness {
         }
     }
 
-    private void expectAbsent(Path directory, String file, List<String> problems) throws IOException {
+    private void expectAbsent(Path directory, String file, String because, List<String> problems) throws IOException {
         if (Files.exists(directory.resolve(file))) {
             if (regenerate) {
                 Files.delete(directory.resolve(file));
                 problems.add(directory.getFileName() + ": regenerated: removed " + file);
             } else {
-                problems.add(directory.getFileName() + ": " + file + " exists but the plan was refused");
+                problems.add(directory.getFileName() + ": " + file + " exists but " + because);
             }
         }
     }

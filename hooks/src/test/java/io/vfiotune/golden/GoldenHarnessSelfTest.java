@@ -3,6 +3,9 @@ package io.vfiotune.golden;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import io.vfiotune.stack.Stack;
+import io.vfiotune.stack.Stacks;
+
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
@@ -25,14 +28,14 @@ class GoldenHarnessSelfTest {
     @Test
     void passesAnUntouchedCopy(@TempDir Path cases) throws IOException {
         Path copy = copyCase(cases, "copy");
-        assertEquals(List.of(), new GoldenHarness(cases, false).check(copy));
+        assertEquals(List.of(), harness(cases, false).check(copy));
     }
 
     @Test
     void failsOnAnUnusedFile(@TempDir Path cases) throws IOException {
         Path copy = copyCase(cases, "copy");
         Files.writeString(copy.resolve("expected.xml.orig"), "left behind");
-        List<String> problems = new GoldenHarness(cases, false).check(copy);
+        List<String> problems = harness(cases, false).check(copy);
         assertTrue(problems.contains("copy: unused file expected.xml.orig"), problems.toString());
     }
 
@@ -40,7 +43,7 @@ class GoldenHarnessSelfTest {
     void failsOnAStaleExpectedFile(@TempDir Path cases) throws IOException {
         Path copy = copyCase(cases, "copy");
         Files.writeString(copy.resolve("expected.xml"), Files.readString(copy.resolve("expected.xml")).replace("QEMUGuest2", "Stale"));
-        List<String> problems = new GoldenHarness(cases, false).check(copy);
+        List<String> problems = harness(cases, false).check(copy);
         assertTrue(problems.stream().anyMatch(problem -> problem.startsWith("copy: stale expected.xml")), problems.toString());
     }
 
@@ -49,37 +52,72 @@ class GoldenHarnessSelfTest {
         Path copy = copyCase(cases, "copy");
         // Unannotated, so vfio-tune passes it through untouched; libvirt's schema has no <bogus>.
         Files.writeString(copy.resolve("input.xml"), Files.readString(copy.resolve("input.xml")).replace("<memballoon model='virtio'/>", "<bogus/>"));
-        List<String> problems = new GoldenHarness(cases, false).check(copy);
-        assertTrue(problems.stream().anyMatch(problem -> problem.startsWith("copy: libvirt rejects the output: virt-xml-validate")), problems.toString());
+        List<String> problems = harness(cases, false).check(copy);
+        for (Stack stack : Stacks.all()) {
+            assertTrue(problems.contains("copy: " + stack + " rejects the output: virt-xml-validate: " + validationMessage(problems, stack)), problems.toString());
+        }
+    }
+
+    @Test
+    void failsWhenNoStackCanJudgeTheOutput(@TempDir Path cases) throws IOException {
+        Path copy = copyCase(cases, "copy");
+        // A property no QEMU has: no stack can take the output, so nothing would judge it.
+        Files.writeString(copy.resolve("input.xml"), Files.readString(copy.resolve("input.xml")).replace("</devices>",
+                "</devices>\n  <qemu:override xmlns:qemu='http://libvirt.org/schemas/domain/qemu/1.0'><qemu:device alias='ua-x'><qemu:frontend>"
+                        + "<qemu:property name='x-no-such-property' type='bool' value='true'/></qemu:frontend></qemu:device></qemu:override>"));
+        List<String> problems = harness(cases, false).check(copy);
+        assertTrue(problems.stream().anyMatch(problem -> problem.startsWith("copy: judged by no stack")), problems.toString());
+    }
+
+    @Test
+    void failsOnTheArgvOfAStackThatDoesNotJudge(@TempDir Path cases) throws IOException {
+        Path copy = copyCase(GoldenCasesTest.CASES.resolve("igd-q35-auto-upt-qemu100"), cases, "copy");
+        Stack older = Stacks.debian12();
+        Files.writeString(copy.resolve(GoldenHarness.argvFile(older)), "left from before\n");
+        List<String> problems = harness(cases, false).check(copy);
+        assertTrue(problems.contains("copy: " + GoldenHarness.argvFile(older) + " exists but that stack's QEMU cannot take the output, so it does not judge it"), problems.toString());
+    }
+
+    private static String validationMessage(List<String> problems, Stack stack) {
+        String prefix = "copy: " + stack + " rejects the output: virt-xml-validate: ";
+        return problems.stream().filter(problem -> problem.startsWith(prefix)).findFirst().map(problem -> problem.substring(prefix.length())).orElse("<none>");
+    }
+
+    private static GoldenHarness harness(Path cases, boolean regenerate) {
+        return new GoldenHarness(cases, regenerate, Stacks.all());
     }
 
     @Test
     void regenerationRewritesAndStillFails(@TempDir Path cases) throws IOException {
         Path copy = copyCase(cases, "copy");
         Files.writeString(copy.resolve("expected.stderr"), "stale\n");
-        List<String> problems = new GoldenHarness(cases, true).check(copy);
+        List<String> problems = harness(cases, true).check(copy);
         assertTrue(problems.stream().anyMatch(problem -> problem.contains("regenerated expected.stderr")), problems.toString());
         assertEquals("", Files.readString(copy.resolve("expected.stderr")));
-        assertEquals(List.of(), new GoldenHarness(cases, false).check(copy));
+        assertEquals(List.of(), harness(cases, false).check(copy));
     }
 
     @Test
     void failsOnDuplicateCases(@TempDir Path cases) throws IOException {
         copyCase(cases, "one");
         copyCase(cases, "two");
-        List<String> problems = new GoldenHarness(cases, false).checkDirectory();
+        List<String> problems = harness(cases, false).checkDirectory();
         assertEquals(List.of("two: duplicate of one"), problems);
     }
 
     private static Path copyCase(Path cases, String name) throws IOException {
+        return copyCase(SOURCE_CASE, cases, name);
+    }
+
+    private static Path copyCase(Path source, Path cases, String name) throws IOException {
         Path target = Files.createDirectories(cases.resolve(name));
-        try (Stream<Path> files = Files.list(SOURCE_CASE)) {
+        try (Stream<Path> files = Files.list(source)) {
             for (Path file : files.toList()) {
                 Files.copy(file, target.resolve(file.getFileName()));
             }
         }
         // host.ref is relative to the case; point it at the real shared host.
-        Files.writeString(target.resolve("host.ref"), SOURCE_CASE.resolve(Files.readString(SOURCE_CASE.resolve("host.ref")).strip()).normalize().toAbsolutePath() + "\n");
+        Files.writeString(target.resolve("host.ref"), source.resolve(Files.readString(source.resolve("host.ref")).strip()).normalize().toAbsolutePath() + "\n");
         return target;
     }
 }

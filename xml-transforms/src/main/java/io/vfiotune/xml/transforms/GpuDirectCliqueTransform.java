@@ -13,6 +13,7 @@ import io.vfiotune.spi.PeerToPeerPath;
 import io.vfiotune.spi.TransformResult;
 import io.vfiotune.spi.TuneAnnotations;
 import io.vfiotune.spi.Version;
+import io.vfiotune.spi.VfioPciProperty;
 
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
@@ -33,7 +34,7 @@ import java.util.stream.Collectors;
  * a start fails here, with the fix, and not inside QEMU.
  */
 public final class GpuDirectCliqueTransform implements DomainTransform {
-    static final String PROPERTY = "x-nv-gpudirect-clique";
+    static final String PROPERTY = VfioPciProperty.X_NV_GPUDIRECT_CLIQUE.qemuName();
     static final int MAX_ID = 15;
     /** QEMU tries these offsets for its 8-byte vendor capability; before 8.1 only the first. */
     static final int FIRST_OFFSET = 0xc8;
@@ -74,7 +75,7 @@ public final class GpuDirectCliqueTransform implements DomainTransform {
                 continue; // the planner already refuses annotations for devices the domain does not pass through
             }
             if (check(hostdev, entry.getValue(), domain, host, findings)) {
-                edits.add(new DomainEdit.SetDeviceProperty(entry.getKey(), PROPERTY, DomainEdit.PropertyType.UNSIGNED, Integer.toString(entry.getValue())));
+                edits.add(VfioPciProperty.X_NV_GPUDIRECT_CLIQUE.set(entry.getKey(), Integer.toString(entry.getValue())));
             }
         }
         return new TransformResult(edits, findings);

@@ -13,6 +13,7 @@ import io.vfiotune.spi.PciFunction;
 import io.vfiotune.spi.TransformResult;
 import io.vfiotune.spi.TuneAnnotations.IgdMode;
 import io.vfiotune.spi.Version;
+import io.vfiotune.spi.VfioPciProperty;
 
 import java.util.ArrayList;
 import java.util.List;
@@ -35,7 +36,6 @@ public final class IgdTransform implements DomainTransform {
     static final GuestPciAddress LEGACY_ADDRESS = new GuestPciAddress(0, 0, 2, 0);
     static final int LPC_SLOT = 0x1f;
     static final Version OPREGION_DEFAULT_ON = new Version(10, 1, 0);
-    static final Version LEGACY_MODE_PROPERTY = new Version(10, 0, 0);
 
     @Override
     public String name() {
@@ -177,7 +177,7 @@ public final class IgdTransform implements DomainTransform {
         }
         String opregion = "";
         if (qemu.compareTo(OPREGION_DEFAULT_ON) < 0) {
-            edits.add(new DomainEdit.SetDeviceProperty(hostdev.source(), "x-igd-opregion", DomainEdit.PropertyType.BOOL, "true"));
+            edits.add(VfioPciProperty.X_IGD_OPREGION.set(hostdev.source(), "true"));
             opregion = "; x-igd-opregion=true, which QEMU " + qemu + " leaves off";
         }
         findings.add(Finding.info("IGD-LEGACY", subject, "legacy mode: guest 00:02.0 on i440fx, ROM BAR on, no emulated display, 00:1f.0 free for the LPC bridge" + opregion));
@@ -185,8 +185,8 @@ public final class IgdTransform implements DomainTransform {
 
     private static void planUpt(DomainView domain, HostdevView hostdev, Version qemu, List<DomainEdit> edits, List<Finding> findings) {
         String subject = IntelGraphics.HOST_ADDRESS.toString();
-        if (qemu.compareTo(LEGACY_MODE_PROPERTY) >= 0) {
-            edits.add(new DomainEdit.SetDeviceProperty(hostdev.source(), "x-igd-legacy-mode", DomainEdit.PropertyType.STRING, "off"));
+        if (VfioPciProperty.X_IGD_LEGACY_MODE.availableIn(qemu)) {
+            edits.add(VfioPciProperty.X_IGD_LEGACY_MODE.set(hostdev.source(), "off"));
         } else if (isI440fx(domain) && hostdev.guestAddress().filter(LEGACY_ADDRESS::equals).isPresent()) {
             findings.add(Finding.warning("IGD-UPT-LEGACY-AUTO", subject, "QEMU " + qemu + " has no x-igd-legacy-mode switch (it came in 10.0) and tries legacy mode"
                     + " on its own for an IGD at guest 00:02.0 on i440fx; move the hostdev to another slot to be sure of universal passthrough"));
@@ -196,7 +196,7 @@ public final class IgdTransform implements DomainTransform {
                     + " (<rom file='...'/>) and a display head is connected; keep an emulated <video> until the guest driver runs"));
         }
         findings.add(Finding.info("IGD-UPT-PLAN", subject, "universal passthrough at the domain's own address"
-                + (qemu.compareTo(LEGACY_MODE_PROPERTY) >= 0 ? "; x-igd-legacy-mode=off" : "")));
+                + (VfioPciProperty.X_IGD_LEGACY_MODE.availableIn(qemu) ? "; x-igd-legacy-mode=off" : "")));
     }
 
     /** A device at bus 0 {@code slot} that moving would break: a function of a multifunction slot. */

@@ -10,6 +10,7 @@ import io.vfiotune.spi.MsixRelocation;
 import io.vfiotune.spi.PciFunction;
 import io.vfiotune.spi.TransformResult;
 import io.vfiotune.spi.TuneAnnotations;
+import io.vfiotune.spi.VfioPciProperty;
 
 import java.util.ArrayList;
 import java.util.List;
@@ -22,7 +23,7 @@ import java.util.Optional;
  * emitted: its lookup table is empty and it always fails.
  */
 public final class MsixRelocationTransform implements DomainTransform {
-    static final String PROPERTY = "x-msix-relocation";
+    static final String PROPERTY = VfioPciProperty.X_MSIX_RELOCATION.qemuName();
 
     @Override
     public String name() {
@@ -62,7 +63,7 @@ public final class MsixRelocationTransform implements DomainTransform {
                         + "; valid choices for this device: " + MsixRelocation.validChoices(function) + ", or auto to let vfio-tune choose"));
                 continue;
             }
-            edits.add(new DomainEdit.SetDeviceProperty(hostdev.source(), PROPERTY, DomainEdit.PropertyType.STRING, mode));
+            edits.add(VfioPciProperty.X_MSIX_RELOCATION.set(hostdev.source(), mode));
         }
         return new TransformResult(edits, findings);
     }
@@ -86,6 +87,6 @@ public final class MsixRelocationTransform implements DomainTransform {
 
     private static void relocate(HostdevView hostdev, MsixRelocation.Advice advice, List<DomainEdit> edits, List<Finding> findings) {
         findings.add(Finding.info("MSIX-RELOCATE", hostdev.source().toString(), "relocating the table to " + advice.value() + " (" + advice.source() + "); " + advice.evidence()));
-        edits.add(new DomainEdit.SetDeviceProperty(hostdev.source(), PROPERTY, DomainEdit.PropertyType.STRING, advice.value()));
+        edits.add(VfioPciProperty.X_MSIX_RELOCATION.set(hostdev.source(), advice.value()));
     }
 }

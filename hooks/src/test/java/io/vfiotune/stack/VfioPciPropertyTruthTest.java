@@ -1,0 +1,51 @@
+package io.vfiotune.stack;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+
+import io.vfiotune.spi.VfioPciProperty;
+
+import org.junit.jupiter.api.Test;
+
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Optional;
+
+/**
+ * vfio-tune's property table ({@link VfioPciProperty}) against the real QEMU
+ * binaries of both stacks: for every binary and every property the table makes
+ * a claim about on that architecture, the property is listed by
+ * {@code -device vfio-pci,help} with a type the table allows exactly when the
+ * table says that QEMU version has it. A wrong name, a wrong type or a wrong
+ * "since" version fails here.
+ */
+class VfioPciPropertyTruthTest {
+    @Test
+    void tableMatchesEveryQemuBinaryOfBothStacks() {
+        List<String> problems = new ArrayList<>();
+        StringBuilder matrix = new StringBuilder();
+        for (Stack stack : Stacks.all()) {
+            for (String emulator : Stack.emulators()) {
+                VfioPciHelp help = stack.vfioPciHelp(emulator);
+                String architecture = emulator.substring(emulator.lastIndexOf('-') + 1);
+                for (VfioPciProperty property : VfioPciProperty.values()) {
+                    if (!property.architectures().contains(architecture)) {
+                        continue;
+                    }
+                    boolean claimed = property.availableIn(stack.qemuVersion());
+                    Optional<String> type = help.type(property.qemuName());
+                    String where = stack + " " + emulator + ": " + property.qemuName();
+                    matrix.append(where).append(" table=").append(claimed ? "has" : "lacks").append(" binary=").append(type.map(t -> "<" + t + ">").orElse("absent")).append('\n');
+                    if (claimed && type.isEmpty()) {
+                        problems.add(where + " is in vfio-tune's table since QEMU " + property.since() + " but this QEMU " + stack.qemuVersion() + " does not list it");
+                    } else if (claimed && !property.qemuTypes().contains(type.get())) {
+                        problems.add(where + " is <" + type.get() + "> here, but vfio-tune's table allows " + property.qemuTypes());
+                    } else if (!claimed && type.isPresent()) {
+                        problems.add(where + " exists in QEMU " + stack.qemuVersion() + ", but vfio-tune's table says it arrives in " + property.since());
+                    }
+                }
+            }
+        }
+        System.out.print(matrix);
+        assertEquals(List.of(), problems, "vfio-tune's property table disagrees with the real QEMU binaries");
+    }
+}
