@@ -4,6 +4,7 @@ import io.vfiotune.cli.Main;
 import io.vfiotune.probe.fixture.Directories;
 import io.vfiotune.probe.fixture.HostFixture;
 import io.vfiotune.stack.Stack;
+import io.vfiotune.stack.Stacks;
 
 import java.io.ByteArrayInputStream;
 import java.io.ByteArrayOutputStream;
@@ -40,6 +41,8 @@ public final class GoldenHarness {
     private static final Set<String> KNOWN_FILES = Set.of("input.xml", "host.ref", "host", "args", "README",
             "expected.status", "expected.stderr", "expected.xml");
 
+    private static final java.util.regex.Pattern ANY_ARGV_FILE = java.util.regex.Pattern.compile("expected\\.libvirt[0-9.]+-qemu[0-9.]+\\.argv");
+
     private final Path casesDirectory;
     private final boolean regenerate;
     private final List<Stack> stacks;
@@ -65,7 +68,9 @@ public final class GoldenHarness {
     }
 
     private boolean knownFile(String file) {
-        return KNOWN_FILES.contains(file) || stacks.stream().anyMatch(stack -> argvFile(stack).equals(file));
+        return KNOWN_FILES.contains(file) || stacks.stream().anyMatch(stack -> argvFile(stack).equals(file))
+                // A run with one stack leaves the other stack's argv alone.
+                || Stacks.partial() && ANY_ARGV_FILE.matcher(file).matches();
     }
 
     public static boolean regenerateRequested() {
@@ -184,7 +189,9 @@ public final class GoldenHarness {
                 Files.deleteIfExists(staged);
             }
         }
-        if (judged == 0) {
+        if (judged == 0 && Stacks.partial()) {
+            verdicts.add(new Verdict(name, "-", "not judged in this run: only " + stacks + " selected (-D" + Stacks.SELECTION_PROPERTY + ")"));
+        } else if (judged == 0) {
             problems.add(name + ": judged by no stack: none of " + stacks + " has every property the output sets " + StackJudges.properties(output));
             verdicts.add(new Verdict(name, "-", "JUDGED BY NO STACK"));
         }
