@@ -85,10 +85,13 @@ class WatchServiceTest {
     }
 
     private static void restartLibvirtd() throws Exception {
-        Libvirt.Result pid = Libvirt.run(List.of("pidof", "libvirtd"), 30);
-        assertTrue(pid.ok(), "libvirtd is not running");
-        Libvirt.run(List.of("kill", "-TERM", pid.stdout().strip()), 30);
-        await(() -> !Libvirt.run(List.of("pidof", "libvirtd"), 30).ok(), 60, "libvirtd did not stop");
+        // The host's own daemon, by its pidfile: the second test stack runs libvirtds of its own.
+        Path pidFile = Path.of("/run/libvirtd.pid");
+        assertTrue(Files.isRegularFile(pidFile), "libvirtd is not running (no " + pidFile + ")");
+        long pid = Long.parseLong(Files.readString(pidFile).strip());
+        ProcessHandle daemon = ProcessHandle.of(pid).orElseThrow(() -> new AssertionError("libvirtd " + pid + " is not running"));
+        daemon.destroy();
+        await(() -> !daemon.isAlive(), 60, "libvirtd did not stop");
         assertTrue(Libvirt.run(List.of("libvirtd", "-d"), 60).ok());
         await(() -> virsh("version").ok(), 60, "libvirtd did not come back");
     }

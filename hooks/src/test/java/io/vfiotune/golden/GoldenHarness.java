@@ -30,7 +30,7 @@ import java.util.stream.Stream;
  * <li>{@code host.ref}: the path of a shared host fixture directory (or {@code host/} inline);</li>
  * <li>{@code args}: optional extra FACTS options, one per line;</li>
  * <li>{@code expected.status} and {@code expected.stderr}: exit code and findings;</li>
- * <li>{@code expected.xml} and {@code expected.argv} when the plan succeeds.</li>
+ * <li>{@code expected.xml} and {@code expected.<stack>.argv} per judging stack when the plan succeeds.</li>
  * </ul>
  * Every output is planned again (idempotence), validated by virt-xml-validate and
  * turned into QEMU argv by virsh domxml-to-native. With regeneration on, expected

@@ -46,7 +46,7 @@ class OutputIntegrityTest {
         Path input = ROOT.resolve("src/golden/clique-t4-pair-switch/input.xml");
         String complete = Files.readString(ROOT.resolve("src/golden/clique-t4-pair-switch/expected.xml"));
         Set<String> seen = new TreeSet<>();
-        for (int delay = 0; delay <= 1500; delay += 100) {
+        for (int delay : killDelays(1500, 100)) {
             Run run = runKilledAfter(delay, List.of("sh", "-c", "VFIO_TUNE_CONFIG=\"$0\" exec \"$1\" -cp \"$2\" io.vfiotune.cli.Main hook " + DOMAIN
                     + " restore begin - < \"$3\"", config.toString(), java(), System.getProperty("java.class.path"), input.toString()));
             assertTrue(run.stdout.isEmpty() || run.stdout.equals(complete), "killed after " + delay + " ms, stdout was partial:\n" + run.stdout);
@@ -63,7 +63,7 @@ class OutputIntegrityTest {
                 .replace("clique-t4-pair-switch", DOMAIN).replace("bd8f9b06-0402-58ad-af82-a216edf34a00", "bd8f9b06-0402-58ad-af82-a216edf34a01"));
         Set<String> seen = new TreeSet<>();
         String planned = null;
-        for (int delay = 0; delay <= 2000; delay += 125) {
+        for (int delay : killDelays(2000, 125)) {
             Libvirt.run(List.of("virsh", "-c", Libvirt.URI, "undefine", DOMAIN), 60);
             assertTrue(Libvirt.run(List.of("virsh", "-c", Libvirt.URI, "define", original.toString()), 60).ok());
             String before = dumpxml();
@@ -82,6 +82,19 @@ class OutputIntegrityTest {
             seen.add("new");
         }
         assertTrue(seen.contains("new"), "the longest runs finish: " + seen);
+    }
+
+    /**
+     * Kill points every {@code step} ms over a typical run, then one run left to finish
+     * whatever the machine's load, so a completed run is always among the outcomes checked.
+     */
+    private static List<Integer> killDelays(int typical, int step) {
+        List<Integer> delays = new ArrayList<>();
+        for (int delay = 0; delay <= typical; delay += step) {
+            delays.add(delay);
+        }
+        delays.add(120_000);
+        return delays;
     }
 
     private static String dumpxml() {
