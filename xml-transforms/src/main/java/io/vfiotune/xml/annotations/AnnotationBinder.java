@@ -83,7 +83,22 @@ public final class AnnotationBinder {
         } catch (JAXBException e) {
             throw new AnnotationException(List.of(Finding.error("ANN-INVALID", "vt:tune", "cannot be bound: " + e)));
         }
-        return new BoundAnnotations(toAnnotations(tune), tune.generated == null ? List.of() : tune.generated.items());
+        List<Finding> duplicates = new ArrayList<>();
+        onlyOnce("vt:cliques", tune.cliques, duplicates);
+        onlyOnce("vt:msix-relocation", tune.msixRelocation, duplicates);
+        onlyOnce("vt:spapr-phbs", tune.spaprPhbs, duplicates);
+        onlyOnce("vt:igd", tune.igd, duplicates);
+        onlyOnce("vt:generated", tune.generated, duplicates);
+        if (!duplicates.isEmpty()) {
+            throw new AnnotationException(duplicates);
+        }
+        return new BoundAnnotations(toAnnotations(tune), tune.generated.isEmpty() ? List.of() : tune.generated.get(0).items());
+    }
+
+    private static void onlyOnce(String element, List<?> occurrences, List<Finding> findings) {
+        if (occurrences.size() > 1) {
+            findings.add(Finding.error("ANN-DUPLICATE", element, "given " + occurrences.size() + " times; keep one (children of vt:tune may come in any order, each at most once)"));
+        }
     }
 
     private List<Finding> validate(String standaloneXml) {
@@ -147,7 +162,7 @@ public final class AnnotationBinder {
             String expected = NAMESPACE_IN_MESSAGE.matcher(matcher.group(2)).replaceAll("vt:").trim();
             // The validator names elements {"urn:vfio-tune:1":name}; users wrote vt:name.
             String element = NAMESPACE_IN_MESSAGE.matcher(matcher.group(1)).replaceAll("vt:").replace("{", "").replace("}", "");
-            return Optional.of(Finding.error("ANN-UNKNOWN", element, "element not allowed here or out of order"
+            return Optional.of(Finding.error("ANN-UNKNOWN", element, "element not allowed here"
                     + (expected.isEmpty() ? "" : "; " + expected.replace("'{", "").replace("}'", ""))));
         }
         matcher = DUPLICATE_HOST.matcher(message);
@@ -173,11 +188,11 @@ public final class AnnotationBinder {
                 hostdevs);
     }
 
-    private static <E extends Enum<E>> E mode(TuneElement.ModeElement element, Class<E> type, E absent) {
-        if (element == null || element.mode == null) {
+    private static <E extends Enum<E>> E mode(List<TuneElement.ModeElement> elements, Class<E> type, E absent) {
+        if (elements.isEmpty() || elements.get(0).mode == null) {
             return absent;
         }
-        return Enum.valueOf(type, element.mode.toUpperCase(Locale.ROOT).replace('-', '_'));
+        return Enum.valueOf(type, elements.get(0).mode.toUpperCase(Locale.ROOT).replace('-', '_'));
     }
 
     private static volatile Map<String, String> typeDocumentation;

@@ -9,7 +9,11 @@ import jakarta.xml.bind.annotation.XmlRootElement;
 import java.util.ArrayList;
 import java.util.List;
 
-/** {@code <vt:tune>}. Values are strings here; the schema has already restricted them. */
+/**
+ * {@code <vt:tune>}. Values are strings here; the schema has already restricted them.
+ * Children come in any order, so each one-of element is a list the binder checks
+ * for a second occurrence (JAXB would otherwise keep the last one silently).
+ */
 @XmlRootElement(name = "tune")
 @XmlAccessorType(XmlAccessType.FIELD)
 public class TuneElement {
@@ -17,22 +21,22 @@ public class TuneElement {
     String onMismatch;
 
     @XmlElement(name = "cliques")
-    ModeElement cliques;
+    List<ModeElement> cliques = new ArrayList<>();
 
     @XmlElement(name = "msix-relocation")
-    ModeElement msixRelocation;
+    List<ModeElement> msixRelocation = new ArrayList<>();
 
     @XmlElement(name = "spapr-phbs")
-    ModeElement spaprPhbs;
+    List<ModeElement> spaprPhbs = new ArrayList<>();
 
     @XmlElement(name = "igd")
-    ModeElement igd;
+    List<ModeElement> igd = new ArrayList<>();
 
     @XmlElement(name = "hostdev")
     List<HostdevElement> hostdevs = new ArrayList<>();
 
     @XmlElement(name = "generated")
-    GeneratedElement generated;
+    List<GeneratedElement> generated = new ArrayList<>();
 
     @XmlAccessorType(XmlAccessType.FIELD)
     public static class ModeElement {
