@@ -9,6 +9,7 @@ import java.io.IOException;
 import java.io.UncheckedIOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.nio.file.attribute.PosixFilePermissions;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
@@ -61,6 +62,22 @@ public abstract class Stack {
         } catch (IOException e) {
             throw new UncheckedIOException(e);
         }
+    }
+
+    /**
+     * Like {@link #stage}, for a file the stack's QEMU opens itself (a guest kernel,
+     * an initramfs, a console log): libvirtd runs QEMU as an unprivileged user and
+     * relabels the file for it, but not the directories above, so the staging
+     * directory must let that user through (search only: nobody can list it).
+     */
+    public final Path stageForEmulator(String fileName, byte[] content) {
+        Path file = stage(fileName, content);
+        try {
+            Files.setPosixFilePermissions(file.getParent(), PosixFilePermissions.fromString("rwx--x--x"));
+        } catch (IOException e) {
+            throw new UncheckedIOException(e);
+        }
+        return file;
     }
 
     public final Libvirt.Result virsh(String... arguments) {

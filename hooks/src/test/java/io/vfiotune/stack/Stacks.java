@@ -53,6 +53,11 @@ public final class Stacks {
         return List.copyOf(stacks);
     }
 
+    /** One stack of the run, for tests of the harnesses themselves, where either will do. */
+    public static Stack any() {
+        return all().get(0);
+    }
+
     /** Whether this run leaves a stack out on purpose. */
     public static boolean partial() {
         return selection().size() < 2;
