@@ -36,8 +36,10 @@ final class InstallHookCommand implements Callable<Integer> {
     @ParentCommand
     Main main;
 
-    @Option(names = "--hooks-dir", paramLabel = "DIR", description = "libvirt's qemu.d directory (default /etc/libvirt/hooks/qemu.d).")
-    Path hooksDirectory = Path.of("/etc/libvirt/hooks/qemu.d");
+    static final Path LIBVIRT_HOOKS_DIRECTORY = Path.of("/etc/libvirt/hooks/qemu.d");
+
+    @Option(names = "--hooks-dir", paramLabel = "DIR", description = "Install into DIR instead of libvirt's qemu.d (/etc/libvirt/hooks/qemu.d); libvirt is then not signalled.")
+    Path hooksDirectory = LIBVIRT_HOOKS_DIRECTORY;
 
     @Option(names = "--config", paramLabel = "FILE", description = "Make the hook read FILE instead of /etc/vfio-tune/vfio-tune.properties.")
     Path config;
@@ -131,12 +133,19 @@ final class InstallHookCommand implements Callable<Integer> {
                 """.formatted(configLine, java, flags, home, classPath);
     }
 
-    /** libvirt caches whether hooks exist until SIGHUP. */
-    private static String reloadLibvirt() {
+    /**
+     * libvirt caches whether hooks exist until SIGHUP. Only the daemons that read this
+     * machine's qemu.d are signalled: none for another --hooks-dir, and never a libvirtd
+     * in another root or mount namespace (a container's, or a test stack's).
+     */
+    private String reloadLibvirt() {
+        if (!hooksDirectory.toAbsolutePath().normalize().equals(LIBVIRT_HOOKS_DIRECTORY)) {
+            return "libvirt not signalled: " + hooksDirectory + " is not its qemu.d";
+        }
         List<Long> daemons = new ArrayList<>();
         ProcessHandle.allProcesses().forEach(process -> {
             Optional<String> command = process.info().command();
-            if (command.isPresent() && (command.get().endsWith("/libvirtd") || command.get().endsWith("/virtqemud"))) {
+            if (command.isPresent() && (command.get().endsWith("/libvirtd") || command.get().endsWith("/virtqemud")) && sharesOurRoot(process.pid())) {
                 daemons.add(process.pid());
             }
         });
@@ -155,5 +164,16 @@ final class InstallHookCommand implements Callable<Integer> {
             }
         }
         return "sent SIGHUP to libvirt (pid " + daemons + ")";
+    }
+
+    private static boolean sharesOurRoot(long pid) {
+        try {
+            Path proc = Path.of("/proc", Long.toString(pid));
+            return Files.readSymbolicLink(proc.resolve("root")).equals(Path.of("/"))
+                    && Files.readSymbolicLink(proc.resolve("ns/mnt")).equals(Files.readSymbolicLink(Path.of("/proc/self/ns/mnt")));
+        } catch (IOException | UnsupportedOperationException e) {
+            // Unreadable: not ours to signal.
+            return false;
+        }
     }
 }

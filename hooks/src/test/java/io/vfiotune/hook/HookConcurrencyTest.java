@@ -35,6 +35,7 @@ class HookConcurrencyTest {
         Path hooks = Files.createDirectory(work.resolve("qemu.d"));
         CliRun.Result installed = CliRun.run(new byte[0], "install-hook", "--hooks-dir", hooks.toString(), "--config", config.toString());
         assertEquals(0, installed.status(), installed.stderr());
+        assertTrue(installed.stdout().contains("; libvirt not signalled: " + hooks + " is not its qemu.d"), "another directory is not libvirt's: " + installed.stdout());
         Path launcher = hooks.resolve("50-vfio-tune");
 
         Path golden = ROOT.resolve("src/golden/clique-t4-pair-switch");

@@ -44,6 +44,9 @@ class HookGateTest {
         assertEquals(0, installed.status(), installed.stderr());
         CliRun.Result again = CliRun.run(new byte[0], "install-hook", "--config", config.toString());
         assertTrue(again.stdout().lines().anyMatch(line -> line.startsWith("vfio-tune: already installed: /etc/libvirt/hooks/qemu.d/50-vfio-tune")), again.stdout());
+        // Only this machine's own daemon is signalled, never the second test stack's libvirtd in its root.
+        String hostDaemon = Files.readString(Path.of("/run/libvirtd.pid")).strip();
+        assertTrue(again.stdout().contains("; sent SIGHUP to libvirt (pid [" + hostDaemon + "])"), again.stdout());
         // Under surefire the class path holds class directories, which CDS cannot archive; the bench script covers the archive.
         assertTrue(installed.stdout().startsWith("vfio-tune: no class archive (") || installed.stdout().startsWith("vfio-tune: made class archive "), installed.stdout());
         for (String domain : new String[] {DOMAIN, RESTORED}) {
