@@ -39,7 +39,11 @@ public final class MsixRelocation {
         }
     }
 
-    /** Why QEMU would reject {@code barN} for this device; empty when it is acceptable. */
+    /**
+     * Why QEMU would reject {@code barN} for a device with MSI-X; empty when it is
+     * acceptable. QEMU checks nothing for a device without MSI-X: it returns before
+     * relocating, and the device starts whatever {@code barN} says.
+     */
     public static Optional<Rejection> rejection(PciFunction function, int index) {
         PciBar bar = function.bar(index).orElse(new PciBar(index, PciBar.Kind.EMPTY, false, 0));
         if (bar.kind() == PciBar.Kind.IO) {
@@ -51,9 +55,6 @@ public final class MsixRelocation {
         if (bar.kind() == PciBar.Kind.MEMORY_32 && bar.size() > MAX_DOUBLABLE_32_BIT) {
             return Optional.of(new Rejection("MSIX-BAR-TOO-LARGE", String.format(Locale.ROOT,
                     "32-bit BAR%d is 0x%x bytes; doubled to hold the table it would not fit below 4 GiB (QEMU allows at most 1 GiB)", index, bar.size())));
-        }
-        if (function.msix().isEmpty()) {
-            return Optional.of(new Rejection("MSIX-NO-CAPABILITY", "the device has no MSI-X capability, so there is no table to relocate"));
         }
         return Optional.empty();
     }

@@ -56,6 +56,13 @@ public final class MsixRelocationTransform implements DomainTransform {
                 advise(hostdev, function, host, requested.isPresent(), edits, findings);
                 continue;
             }
+            if (function.msix().isEmpty()) {
+                // QEMU returns before it relocates anything for a device without MSI-X (vfio_msix_early_setup),
+                // so the device starts whatever barN says; refusing the domain would stop a guest QEMU runs.
+                findings.add(Finding.warning("MSIX-NO-CAPABILITY", subject, "msix-relocation=\"" + mode + "\": the device has no MSI-X capability,"
+                        + " so QEMU ignores x-msix-relocation for it and starts it as it is; the setting is left out, remove it from the annotation"));
+                continue;
+            }
             int index = Integer.parseInt(mode.substring(3));
             Optional<MsixRelocation.Rejection> rejection = MsixRelocation.rejection(function, index);
             if (rejection.isPresent()) {
