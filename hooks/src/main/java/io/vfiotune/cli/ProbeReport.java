@@ -4,7 +4,7 @@ import io.vfiotune.probe.sysfs.PciIds;
 import io.vfiotune.spi.Finding;
 import io.vfiotune.spi.HostTopology;
 import io.vfiotune.spi.IntelGraphics;
-import io.vfiotune.spi.MsixPageSharing;
+import io.vfiotune.spi.MsixPlatform;
 import io.vfiotune.spi.MsixRelocation;
 import io.vfiotune.spi.PciAddress;
 import io.vfiotune.spi.PciBar;
@@ -12,12 +12,15 @@ import io.vfiotune.spi.PciCapability;
 import io.vfiotune.spi.PciFunction;
 import io.vfiotune.spi.PciePortType;
 import io.vfiotune.spi.PeerToPeerPath;
+import io.vfiotune.spi.Version;
+import io.vfiotune.spi.VfioTuneException;
 
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Locale;
 import java.util.Optional;
 import java.util.OptionalInt;
+import java.util.function.Supplier;
 import java.util.stream.Collectors;
 
 /** Renders what the probe sees, as text for people and JSON for scripts. Both show the same facts. */
@@ -28,11 +31,39 @@ final class ProbeReport {
     private final HostTopology topology;
     private final long pageSize;
     private final PciIds names;
+    private final MsixPlatform msixPlatform;
 
     ProbeReport(HostTopology topology, long pageSize, PciIds names) {
         this.topology = topology;
         this.pageSize = pageSize;
         this.names = names;
+        this.msixPlatform = msixPlatform(topology, pageSize);
+    }
+
+    /**
+     * The guests the MSI-X decision is for. KVM on POWER runs only pseries guests,
+     * whose table QEMU never traps; elsewhere the table is trapped. The QEMU version
+     * is the pinned one, if any: probe never runs QEMU, and without a version the
+     * decision is the one for a current QEMU, as the plan's is for one.
+     */
+    private static MsixPlatform msixPlatform(HostTopology topology, long pageSize) {
+        Supplier<Optional<Version>> qemu = () -> {
+            try {
+                return Optional.of(topology.facts().qemuVersion(Optional.empty()));
+            } catch (VfioTuneException notPinned) {
+                return Optional.empty();
+            }
+        };
+        return topology.facts().architecture().startsWith("ppc64") ? MsixPlatform.pseries(pageSize, qemu) : MsixPlatform.trappingTable(pageSize, qemu);
+    }
+
+    /** Empty without MSI-X, and when the BAR sizes could not be read, where the plan refuses the device (HOSTDEV-UNREADABLE). */
+    private Optional<MsixRelocation.Advice> msixAdvice(PciFunction function) {
+        return barSizesKnown(function) ? MsixRelocation.advise(function, msixPlatform, topology.facts().msixKnownGood()) : Optional.empty();
+    }
+
+    private static boolean barSizesKnown(PciFunction function) {
+        return function.faults().stream().noneMatch(fault -> fault.code().equals("PROBE-NO-RESOURCE") || fault.code().equals("PROBE-BAD-RESOURCE"));
     }
 
     String text(List<PciFunction> functions) {
@@ -59,9 +90,12 @@ final class ProbeReport {
                     .collect(Collectors.joining(" "))).append('\n');
             function.msix().ifPresent(msix -> out.append(String.format(Locale.ROOT, "  msi-x: %d vectors, table bar%d+0x%x, pba bar%d+0x%x%n",
                     msix.vectors(), msix.tableBar(), msix.tableOffset(), msix.pbaBar(), msix.pbaOffset())));
-            MsixRelocation.advise(function, pageSize, topology.facts().msixKnownGood()).ifPresent(advice -> out.append("  msi-x relocation at ")
-                    .append(pageSize).append("-byte pages: ").append(advice.value()).append(advice.bar().isPresent() ? " (" + advice.source() + "); " : "; ")
-                    .append(advice.evidence()).append('\n'));
+            if (function.msix().isPresent() && !barSizesKnown(function)) {
+                out.append("  msi-x relocation: undecided, the BAR sizes are unreadable\n");
+            }
+            msixAdvice(function).ifPresent(advice -> out.append("  msi-x relocation at ").append(pageSize).append("-byte pages")
+                    .append(msixPlatform.tableTrapped() ? "" : " for pseries guests").append(": ").append(advice.value())
+                    .append(advice.bar().isPresent() ? " (" + advice.source() + "); " : "; ").append(advice.evidence()).append('\n'));
             out.append("  clique room: ");
             for (int offset : CLIQUE_OFFSETS) {
                 out.append(String.format(Locale.ROOT, "0x%02x %s  ", offset, function.isConfigRangeFree(offset, 8) ? "free" : "taken"));
@@ -88,7 +122,8 @@ final class ProbeReport {
 
     String json(List<PciFunction> functions) {
         StringBuilder out = new StringBuilder();
-        out.append("{\"arch\":").append(quote(topology.facts().architecture())).append(",\"pageSize\":").append(pageSize).append(",\"functions\":[");
+        out.append("{\"arch\":").append(quote(topology.facts().architecture())).append(",\"pageSize\":").append(pageSize)
+                .append(",\"msixTableTrapped\":").append(msixPlatform.tableTrapped()).append(",\"functions\":[");
         for (int i = 0; i < functions.size(); i++) {
             PciFunction function = functions.get(i);
             out.append(i == 0 ? "" : ",").append("\n {");
@@ -113,10 +148,10 @@ final class ProbeReport {
             out.append(",\"msix\":").append(function.msix().map(msix -> String.format(Locale.ROOT,
                     "{\"offset\":%d,\"vectors\":%d,\"tableBar\":%d,\"tableOffset\":%d,\"pbaBar\":%d,\"pbaOffset\":%d}",
                     msix.capabilityOffset(), msix.vectors(), msix.tableBar(), msix.tableOffset(), msix.pbaBar(), msix.pbaOffset())).orElse("null"));
-            Optional<MsixPageSharing> verdict = MsixPageSharing.judge(function, pageSize);
-            out.append(",\"msixRelocationHelps\":").append(verdict.map(value -> Boolean.toString(value.shares())).orElse("null"));
-            out.append(",\"msixRelocation\":").append(MsixRelocation.advise(function, pageSize, topology.facts().msixKnownGood())
-                    .map(advice -> "{\"value\":" + quote(advice.value()) + ",\"source\":" + quote(advice.source()) + "}").orElse("null"));
+            Optional<MsixRelocation.Advice> advice = msixAdvice(function);
+            out.append(",\"msixRelocationHelps\":").append(advice.map(value -> Boolean.toString(value.verdict().helps())).orElse("null"));
+            out.append(",\"msixRelocation\":").append(advice.map(value -> "{\"value\":" + quote(value.value()) + ",\"source\":" + quote(value.source())
+                    + ",\"need\":" + quote(value.verdict().need().name().toLowerCase(Locale.ROOT).replace('_', '-')) + "}").orElse("null"));
             out.append(",\"cliqueRoom\":{\"0xc8\":").append(function.isConfigRangeFree(0xc8, 8)).append(",\"0xd4\":").append(function.isConfigRangeFree(0xd4, 8)).append('}');
             out.append(",\"igd\":").append(IntelGraphics.igd(function).map(igd -> {
                 OptionalInt generation = IntelGraphics.generation(igd.deviceId());

@@ -12,7 +12,8 @@ import io.vfiotune.probe.fixture.HostFixture;
 import io.vfiotune.probe.sysfs.SysfsHostTopology;
 import io.vfiotune.probe.sysfs.SysfsRoot;
 import io.vfiotune.spi.MsixLayout;
-import io.vfiotune.spi.MsixPageSharing;
+import io.vfiotune.spi.MsixPlatform;
+import io.vfiotune.spi.MsixVerdict;
 import io.vfiotune.spi.PciAddress;
 import io.vfiotune.spi.PciBar;
 import io.vfiotune.spi.PciFunction;
@@ -68,8 +69,10 @@ class FixtureProbeTest {
         assertEquals(0, msix.tableBar());
         assertEquals(0x7c000, msix.tableOffset());
         assertEquals(0x7d000, msix.pbaOffset());
-        assertFalse(MsixPageSharing.judge(nic, 4096).orElseThrow().shares());
-        assertTrue(MsixPageSharing.judge(nic, 65536).orElseThrow().shares());
+        assertFalse(MsixVerdict.judge(nic, MsixPlatform.trappingTable(4096, Optional::empty)).orElseThrow().helps());
+        assertEquals(MsixVerdict.Need.FOR_SPEED, MsixVerdict.judge(nic, MsixPlatform.trappingTable(65536, Optional::empty)).orElseThrow().need());
+        // pseries guests: QEMU traps no page of the BAR, so the shared 64 KiB page costs nothing
+        assertEquals(MsixVerdict.Need.NONE, MsixVerdict.judge(nic, MsixPlatform.pseries(65536, Optional::empty)).orElseThrow().need());
         assertEquals(List.of(PciAddress.parse("0000:00:02.0")), nic.upstream());
         assertEquals(Optional.of(PciePortType.ROOT_PORT), function("0000:00:02.0").portType());
     }

@@ -39,7 +39,41 @@ class ProbeCommandTest {
 
         String large = line(probe(sysfs, "65536", "0000:03:00.0"), "0000:03:00.0");
         assertTrue(large.contains("\"msixRelocationHelps\":true"), large);
-        assertTrue(large.contains("\"msixRelocation\":{\"value\":\"bar5\",\"source\":\"computed: empty slot (32-bit)\"}"), large);
+        assertTrue(large.contains("\"msixRelocation\":{\"value\":\"bar5\",\"source\":\"computed: empty slot (32-bit)\",\"need\":\"for-speed\"}"), large);
+    }
+
+    /** The MSI-X decisions of the msix-* golden cases, as probe shows them: the same as the plan's. */
+    @Test
+    void msixDecisionsAgreeWithThePlan(@TempDir Path sysfs) throws IOException {
+        Path cases = FixtureHosts.HOSTS.resolveSibling("golden");
+        HostFixture.load(cases.resolve("msix-pba-in-empty-bar-relocated/host")).materialize(sysfs.resolve("empty-bar"));
+        String emptyBar = line(probe(sysfs.resolve("empty-bar"), "4096", "0000:03:00.0"), "0000:03:00.0");
+        assertTrue(emptyBar.contains("\"pbaBar\":1,\"pbaOffset\":512000") && emptyBar.contains("\"msixRelocationHelps\":true")
+                && emptyBar.contains("\"msixRelocation\":{\"value\":\"bar1\",\"source\":\"computed: empty slot (32-bit)\",\"need\":\"to-start\"}"), emptyBar);
+
+        FixtureHosts.materialize("x86-msix-devices", sysfs.resolve("devices"));
+        String chelsio = line(probe(sysfs.resolve("devices"), "4096", "0000:04:01.0"), "0000:04:01.0");
+        assertTrue(chelsio.contains("\"msixRelocation\":{\"value\":\"off\",\"source\":\"page layout\",\"need\":\"none\"}"), chelsio);
+        String xhci = line(probe(sysfs.resolve("devices"), "65536", "0000:08:00.0"), "0000:08:00.0");
+        assertTrue(xhci.contains("\"msixRelocationHelps\":false"), xhci);
+
+        HostFixture.load(cases.resolve("msix-pseries-not-needed/host")).materialize(sysfs.resolve("power9"));
+        String json = probe(sysfs.resolve("power9"), "65536", "0030:01:00.0");
+        assertTrue(json.startsWith("{\"arch\":\"ppc64le\",\"pageSize\":65536,\"msixTableTrapped\":false,"), json);
+        assertTrue(line(json, "0030:01:00.0").contains("\"msixRelocationHelps\":false"), json);
+        CliRun.Result text = CliRun.run(new byte[0], "probe", "--sysfs-root", sysfs.resolve("power9").toString(), "0030:01:00.0");
+        assertTrue(text.stdout().contains("  msi-x relocation at 65536-byte pages for pseries guests: off; not needed: QEMU does not trap the table of a pseries guest"),
+                text.stdout());
+    }
+
+    @Test
+    void msixIsUndecidedWithoutBarSizes(@TempDir Path sysfs) throws IOException {
+        FixtureHosts.materialize("x86-haswell-p1000-cx3", sysfs);
+        Files.delete(sysfs.resolve("sys/bus/pci/devices/0000:03:00.0").toRealPath().resolve("resource"));
+        CliRun.Result text = CliRun.run(new byte[0], "probe", "--sysfs-root", sysfs.toString(), "--page-size", "65536", "0000:03:00.0");
+        assertTrue(text.stdout().contains("  msi-x relocation: undecided, the BAR sizes are unreadable\n") && !text.stdout().contains("msi-x relocation at"), text.stdout());
+        String json = line(CliRun.run(new byte[0], "probe", "--json", "--sysfs-root", sysfs.toString(), "0000:03:00.0").stdout(), "0000:03:00.0");
+        assertTrue(json.contains("\"msixRelocationHelps\":null,\"msixRelocation\":null"), json);
     }
 
     @Test

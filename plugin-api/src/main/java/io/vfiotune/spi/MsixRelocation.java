@@ -30,16 +30,30 @@ public final class MsixRelocation {
     }
 
     /** What the advisor concluded. */
-    public enum Outcome { NOT_NEEDED, RELOCATE, NO_TARGET }
+    public enum Outcome {
+        NOT_NEEDED,
+        RELOCATE,
+        /** Relocation would help, but no BAR slot can take the table. */
+        NO_TARGET,
+        /** QEMU refuses the device, and this QEMU lets no relocation change that. */
+        QEMU_TOO_OLD
+    }
 
-    /** A decision for one device: the outcome, the BAR when relocating, where the choice came from, and the evidence. */
-    public record Advice(Outcome outcome, Optional<Integer> bar, String source, String evidence) {
+    /**
+     * A decision for one device: the outcome, the BAR when relocating, where the
+     * choice came from, the verdict it rests on, and the evidence for findings.
+     */
+    public record Advice(Outcome outcome, Optional<Integer> bar, String source, MsixVerdict verdict, String evidence) {
         public String value() {
             return bar.map(index -> "bar" + index).orElse("off");
         }
     }
 
-    /** Why QEMU would reject {@code barN} for this device; empty when it is acceptable. */
+    /**
+     * Why QEMU would reject {@code barN} for a device with MSI-X; empty when it is
+     * acceptable. QEMU checks nothing for a device without MSI-X: it returns before
+     * relocating, and the device starts whatever {@code barN} says.
+     */
     public static Optional<Rejection> rejection(PciFunction function, int index) {
         PciBar bar = function.bar(index).orElse(new PciBar(index, PciBar.Kind.EMPTY, false, 0));
         if (bar.kind() == PciBar.Kind.IO) {
@@ -51,9 +65,6 @@ public final class MsixRelocation {
         if (bar.kind() == PciBar.Kind.MEMORY_32 && bar.size() > MAX_DOUBLABLE_32_BIT) {
             return Optional.of(new Rejection("MSIX-BAR-TOO-LARGE", String.format(Locale.ROOT,
                     "32-bit BAR%d is 0x%x bytes; doubled to hold the table it would not fit below 4 GiB (QEMU allows at most 1 GiB)", index, bar.size())));
-        }
-        if (function.msix().isEmpty()) {
-            return Optional.of(new Rejection("MSIX-NO-CAPABILITY", "the device has no MSI-X capability, so there is no table to relocate"));
         }
         return Optional.empty();
     }
@@ -70,38 +81,42 @@ public final class MsixRelocation {
     }
 
     /**
-     * Decides for a device with MSI-X. Relocation is advised only when the table
-     * or PBA shares a host page with other BAR contents, overlap each other, or
-     * the PBA lies outside its BAR. The target is a known-good entry when there is
-     * one, else the lowest empty slot (a new BAR adds only the table's size), else
-     * the smallest memory BAR that can double.
+     * Decides for a device with MSI-X on a platform (see {@link MsixVerdict}):
+     * relocation is advised when QEMU refuses the device without it, or when the
+     * table shares a trapped host page with registers. The target is a known-good
+     * entry when there is one, else the lowest empty slot (a new BAR adds only the
+     * table's size), else the smallest memory BAR that can double.
      */
-    public static Optional<Advice> advise(PciFunction function, long pageSize, Map<String, Integer> configuredKnownGood) {
-        Optional<MsixPageSharing> verdict = MsixPageSharing.judge(function, pageSize);
-        if (verdict.isEmpty()) {
+    public static Optional<Advice> advise(PciFunction function, MsixPlatform platform, Map<String, Integer> configuredKnownGood) {
+        Optional<MsixVerdict> judged = MsixVerdict.judge(function, platform);
+        if (judged.isEmpty()) {
             return Optional.empty();
         }
-        if (!verdict.get().shares()) {
-            return Optional.of(new Advice(Outcome.NOT_NEEDED, Optional.empty(), "page layout", "not needed: " + verdict.get().reason()));
+        MsixVerdict verdict = judged.get();
+        if (verdict.need() == MsixVerdict.Need.NONE) {
+            return Optional.of(new Advice(Outcome.NOT_NEEDED, Optional.empty(), "page layout", verdict, "not needed: " + verdict.describe()));
+        }
+        if (verdict.need() == MsixVerdict.Need.IMPOSSIBLE) {
+            return Optional.of(new Advice(Outcome.QEMU_TOO_OLD, Optional.empty(), "QEMU version", verdict, verdict.describe()));
         }
         Map<String, Integer> knownGood = new TreeMap<>(SHIPPED_KNOWN_GOOD);
         knownGood.putAll(configuredKnownGood);
         String id = String.format(Locale.ROOT, "%04x:%04x", function.vendorId(), function.deviceId());
         Integer listed = knownGood.get(id);
         if (listed != null && rejection(function, listed).isEmpty()) {
-            return Optional.of(new Advice(Outcome.RELOCATE, Optional.of(listed), "known-good table (" + id + ")", verdict.get().reason()));
+            return Optional.of(new Advice(Outcome.RELOCATE, Optional.of(listed), "known-good table (" + id + ")", verdict, verdict.describe()));
         }
         for (int index = 0; index < 6; index++) {
             if (function.bar(index).map(bar -> bar.kind() == PciBar.Kind.EMPTY).orElse(true)) {
                 String shape = index < 5 && function.bar(index + 1).map(bar -> bar.kind() == PciBar.Kind.EMPTY).orElse(true)
                         ? " (64-bit, using slot " + (index + 1) + " too)" : " (32-bit)";
-                return Optional.of(new Advice(Outcome.RELOCATE, Optional.of(index), "computed: empty slot" + shape, verdict.get().reason()));
+                return Optional.of(new Advice(Outcome.RELOCATE, Optional.of(index), "computed: empty slot" + shape, verdict, verdict.describe()));
             }
         }
         Optional<PciBar> smallest = function.bars().stream().filter(PciBar::isMemory)
                 .filter(bar -> rejection(function, bar.index()).isEmpty())
                 .min((a, b) -> a.size() != b.size() ? Long.compare(a.size(), b.size()) : Integer.compare(a.index(), b.index()));
-        return Optional.of(smallest.map(bar -> new Advice(Outcome.RELOCATE, Optional.of(bar.index()), "computed: smallest BAR that can double", verdict.get().reason()))
-                .orElse(new Advice(Outcome.NO_TARGET, Optional.empty(), "no slot", "relocation would help but no BAR can take the table; " + verdict.get().reason())));
+        return Optional.of(smallest.map(bar -> new Advice(Outcome.RELOCATE, Optional.of(bar.index()), "computed: smallest BAR that can double", verdict, verdict.describe()))
+                .orElse(new Advice(Outcome.NO_TARGET, Optional.empty(), "no slot", verdict, "relocation would help but no BAR can take the table; " + verdict.describe())));
     }
 }

@@ -6,21 +6,25 @@ import io.vfiotune.spi.DomainView;
 import io.vfiotune.spi.Finding;
 import io.vfiotune.spi.HostTopology;
 import io.vfiotune.spi.HostdevView;
+import io.vfiotune.spi.MsixPlatform;
 import io.vfiotune.spi.MsixRelocation;
 import io.vfiotune.spi.PciFunction;
 import io.vfiotune.spi.TransformResult;
 import io.vfiotune.spi.TuneAnnotations;
+import io.vfiotune.spi.Version;
 import io.vfiotune.spi.VfioPciProperty;
 
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Optional;
+import java.util.function.Supplier;
 
 /**
  * MSI-X relocation ({@code x-msix-relocation}): an explicit {@code barN} checked
  * against QEMU's rules, or, with {@code auto}, the advisor's choice from the
- * device's real BARs and the host page size. QEMU's own {@code auto} is never
- * emitted: its lookup table is empty and it always fails.
+ * device's real BARs, the host page size, the guest machine and the QEMU
+ * version. QEMU's own {@code auto} is never emitted: its lookup table is empty
+ * and it always fails.
  */
 public final class MsixRelocationTransform implements DomainTransform {
     static final String PROPERTY = VfioPciProperty.X_MSIX_RELOCATION.qemuName();
@@ -53,7 +57,14 @@ public final class MsixRelocationTransform implements DomainTransform {
             PciFunction function = found.get();
             String subject = hostdev.source().toString();
             if (mode.equals("auto")) {
-                advise(hostdev, function, host, requested.isPresent(), edits, findings);
+                advise(domain, hostdev, function, host, requested.isPresent(), edits, findings);
+                continue;
+            }
+            if (function.msix().isEmpty()) {
+                // QEMU returns before it relocates anything for a device without MSI-X (vfio_msix_early_setup),
+                // so the device starts whatever barN says; refusing the domain would stop a guest QEMU runs.
+                findings.add(Finding.warning("MSIX-NO-CAPABILITY", subject, "msix-relocation=\"" + mode + "\": the device has no MSI-X capability,"
+                        + " so QEMU ignores x-msix-relocation for it and starts it as it is; the setting is left out, remove it from the annotation"));
                 continue;
             }
             int index = Integer.parseInt(mode.substring(3));
@@ -68,10 +79,10 @@ public final class MsixRelocationTransform implements DomainTransform {
         return new TransformResult(edits, findings);
     }
 
-    private static void advise(HostdevView hostdev, PciFunction function, HostTopology host, boolean askedForThisDevice,
+    private static void advise(DomainView domain, HostdevView hostdev, PciFunction function, HostTopology host, boolean askedForThisDevice,
                                List<DomainEdit> edits, List<Finding> findings) {
         String subject = hostdev.source().toString();
-        Optional<MsixRelocation.Advice> advice = MsixRelocation.advise(function, host.facts().pageSize(), host.facts().msixKnownGood());
+        Optional<MsixRelocation.Advice> advice = MsixRelocation.advise(function, platform(domain, host), host.facts().msixKnownGood());
         if (advice.isEmpty()) {
             if (askedForThisDevice) {
                 findings.add(Finding.info("MSIX-NONE", subject, "the device has no MSI-X capability; nothing to relocate"));
@@ -81,8 +92,19 @@ public final class MsixRelocationTransform implements DomainTransform {
         switch (advice.get().outcome()) {
             case NOT_NEEDED -> findings.add(Finding.info("MSIX-NOT-NEEDED", subject, advice.get().evidence()));
             case NO_TARGET -> findings.add(Finding.warning("MSIX-NO-TARGET", subject, advice.get().evidence()));
+            case QEMU_TOO_OLD -> findings.add(Finding.error("MSIX-QEMU-TOO-OLD", subject, advice.get().evidence()));
             case RELOCATE -> relocate(hostdev, advice.get(), edits, findings);
         }
+    }
+
+    /**
+     * The guest side of the decision: pseries guests never trap the table. The QEMU
+     * version is read only if a device's PBA lies outside its BAR, where it decides.
+     */
+    private static MsixPlatform platform(DomainView domain, HostTopology host) {
+        long pageSize = host.facts().pageSize();
+        Supplier<Optional<Version>> qemu = () -> Optional.of(host.facts().qemuVersion(domain.emulator()));
+        return GuestMachines.isPseries(domain) ? MsixPlatform.pseries(pageSize, qemu) : MsixPlatform.trappingTable(pageSize, qemu);
     }
 
     private static void relocate(HostdevView hostdev, MsixRelocation.Advice advice, List<DomainEdit> edits, List<Finding> findings) {

@@ -66,7 +66,7 @@ public final class SpaprPhbTransform implements DomainTransform {
             return TransformResult.EMPTY;
         }
         List<Finding> findings = new ArrayList<>();
-        if (!isPseries(domain)) {
+        if (!GuestMachines.isPseries(domain)) {
             findings.add(Finding.error("SPAPR-NOT-PSERIES", "domain " + domain.name(), "<vt:spapr-phbs mode='per-iommu-group'> is for pseries guests, and this domain's machine is '"
                     + domain.machine().orElse("the default for " + domain.architecture().orElse("its architecture")) + "'; remove the annotation or set mode='off'"));
             return new TransformResult(List.of(), findings);
@@ -95,12 +95,6 @@ public final class SpaprPhbTransform implements DomainTransform {
         }
         describeNvlink(domain, host, groups, findings);
         return new TransformResult(edits, findings);
-    }
-
-    /** libvirt's default machine for ppc64 is pseries, so an absent machine on that architecture counts. */
-    private static boolean isPseries(DomainView domain) {
-        return domain.machine().map(machine -> machine.startsWith("pseries"))
-                .orElseGet(() -> domain.architecture().map(arch -> arch.startsWith("ppc64")).orElse(false));
     }
 
     private static void checkUserLayout(Map<Integer, List<Member>> groups, Layout layout, List<Finding> findings) {
