@@ -35,7 +35,11 @@ public interface DomainView {
     /** The {@code <model type=...>} of each {@code <video>}, in document order ({@code default} when absent). */
     List<String> videoModels();
 
-    /** Whether the guest boots UEFI firmware ({@code <os firmware='efi'>} or a {@code <loader>}). */
+    /**
+     * Whether the guest boots UEFI firmware: {@code <os firmware='efi'>}, or a
+     * {@code <loader>} (OVMF) unless {@code <os firmware='bios'>} says otherwise or
+     * the loader is a SeaBIOS or qboot ROM image.
+     */
     boolean uefiFirmware();
 
     TuneAnnotations annotations();

@@ -11,6 +11,7 @@ import io.vfiotune.xml.tree.XmlElement;
 
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Locale;
 import java.util.Optional;
 import java.util.OptionalInt;
 
@@ -115,8 +116,26 @@ final class DomainXml implements DomainView {
     @Override
     public boolean uefiFirmware() {
         Optional<XmlElement> os = child(domain, "os");
-        return os.flatMap(element -> element.attribute("firmware")).filter("efi"::equals).isPresent()
-                || os.flatMap(element -> child(element, "loader")).isPresent();
+        Optional<String> firmware = os.flatMap(element -> element.attribute("firmware"));
+        if (firmware.isPresent()) {
+            return firmware.get().equals("efi");
+        }
+        return os.flatMap(element -> child(element, "loader")).filter(loader -> !isBiosImage(loader)).isPresent();
+    }
+
+    /**
+     * A {@code <loader>} is OVMF unless it is a ROM image of SeaBIOS or qboot,
+     * the BIOSes QEMU ships (bios-256k.bin, qboot.rom); UEFI is the safer guess
+     * for anything else, since legacy IGD must never be planned for OVMF.
+     */
+    private static boolean isBiosImage(XmlElement loader) {
+        if (loader.attribute("type").orElse("rom").equals("pflash")) {
+            return false;
+        }
+        String path = loader.text().trim().toLowerCase(Locale.ROOT);
+        String file = path.substring(path.lastIndexOf('/') + 1);
+        boolean efi = file.contains("efi") || file.contains("ovmf") || file.contains("edk2") || file.endsWith(".fd");
+        return !efi && (file.contains("bios") || file.contains("qboot"));
     }
 
     @Override
