@@ -26,6 +26,13 @@ public interface DomainView {
     /** NUMA cell IDs defined under {@code <cpu><numa>}. */
     List<Integer> numaCells();
 
+    /**
+     * {@code <numatune><memnode>} elements, in document order: the host nodes each
+     * guest cell takes its memory from. {@link GuestNumaCells} turns them into the
+     * guest cell of a host node.
+     */
+    List<NumaMemnode> numaMemnodes();
+
     /** Every {@code <controller type='pci'>}, in document order. */
     List<PciControllerView> pciControllers();
 

@@ -5,6 +5,7 @@ import io.vfiotune.spi.GuestDeviceView;
 import io.vfiotune.spi.PciControllerView;
 import io.vfiotune.spi.GuestPciAddress;
 import io.vfiotune.spi.HostdevView;
+import io.vfiotune.spi.NumaMemnode;
 import io.vfiotune.spi.PciAddress;
 import io.vfiotune.spi.TuneAnnotations;
 import io.vfiotune.xml.tree.XmlElement;
@@ -75,6 +76,21 @@ final class DomainXml implements DomainView {
             }
         });
         return List.copyOf(cells);
+    }
+
+    @Override
+    public List<NumaMemnode> numaMemnodes() {
+        List<NumaMemnode> memnodes = new ArrayList<>();
+        child(domain, "numatune").ifPresent(numatune -> {
+            for (XmlElement memnode : numatune.childElements("", "memnode")) {
+                Optional<String> nodeset = memnode.attribute("nodeset");
+                int cell = memnode.attribute("cellid").map(String::trim).map(DomainXml::parseNumber).orElse(-1);
+                if (nodeset.isPresent() && cell >= 0) {
+                    memnodes.add(new NumaMemnode(cell, nodeset.get()));
+                }
+            }
+        });
+        return List.copyOf(memnodes);
     }
 
     @Override
