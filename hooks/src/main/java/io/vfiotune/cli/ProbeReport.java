@@ -14,6 +14,7 @@ import io.vfiotune.spi.PciePortType;
 import io.vfiotune.spi.PeerToPeerPath;
 import io.vfiotune.spi.Version;
 import io.vfiotune.spi.VfioTuneException;
+import io.vfiotune.spi.VfioVgaAccess;
 
 import java.util.ArrayList;
 import java.util.List;
@@ -101,7 +102,7 @@ final class ProbeReport {
                 out.append(String.format(Locale.ROOT, "0x%02x %s  ", offset, function.isConfigRangeFree(offset, 8) ? "free" : "taken"));
             }
             out.append('\n');
-            IntelGraphics.igd(function).ifPresent(igd -> out.append("  igd: ").append(describeIgd(igd)).append('\n'));
+            IntelGraphics.igd(function).ifPresent(igd -> out.append("  igd: ").append(describeIgd(igd, topology.vfioVgaAccess())).append('\n'));
             function.portType().ifPresent(type -> out.append("  pcie: ").append(type.name().toLowerCase(Locale.ROOT)).append('\n'));
             function.acs().ifPresent(acs -> out.append("  acs: ").append(acs.redirectsPeerToPeer() ? "redirects peer-to-peer" : "no redirect").append('\n'));
             for (Finding fault : function.faults()) {
@@ -155,9 +156,10 @@ final class ProbeReport {
             out.append(",\"cliqueRoom\":{\"0xc8\":").append(function.isConfigRangeFree(0xc8, 8)).append(",\"0xd4\":").append(function.isConfigRangeFree(0xd4, 8)).append('}');
             out.append(",\"igd\":").append(IntelGraphics.igd(function).map(igd -> {
                 OptionalInt generation = IntelGraphics.generation(igd.deviceId());
-                return String.format(Locale.ROOT, "{\"generation\":%s,\"vga\":%b,\"legacyCapable\":%b}",
+                VfioVgaAccess vga = topology.vfioVgaAccess();
+                return String.format(Locale.ROOT, "{\"generation\":%s,\"vga\":%b,\"vgaAccess\":%s,\"legacyCapable\":%b}",
                         generation.isPresent() ? Integer.toString(generation.getAsInt()) : "null", IntelGraphics.displayClass(igd) == IntelGraphics.CLASS_VGA,
-                        IntelGraphics.legacyCapableGeneration(generation) && IntelGraphics.displayClass(igd) == IntelGraphics.CLASS_VGA);
+                        quote(vgaAccess(vga)), legacyCapable(igd, vga));
             }).orElse("null"));
             out.append(",\"faults\":").append(function.faults().stream().map(fault -> "{\"code\":" + quote(fault.code()) + ",\"message\":" + quote(fault.message()) + "}")
                     .collect(Collectors.joining(",", "[", "]")));
@@ -174,12 +176,42 @@ final class ProbeReport {
         return out.append("\n]}\n").toString();
     }
 
-    private static String describeIgd(PciFunction igd) {
+    /**
+     * What the hardware allows, with the generation as i915 counts it; whether a
+     * given QEMU's device-ID table knows the ID is the plan's business, since only
+     * the domain names its emulator.
+     */
+    private static String describeIgd(PciFunction igd, VfioVgaAccess vgaAccess) {
         OptionalInt generation = IntelGraphics.generation(igd.deviceId());
         boolean vga = IntelGraphics.displayClass(igd) == IntelGraphics.CLASS_VGA;
         String legacy = !IntelGraphics.legacyCapableGeneration(generation) ? "universal passthrough only (legacy mode needs generation 6-9)"
-                : !vga ? "universal passthrough only (legacy mode needs VGA class 0300)" : "legacy mode possible on i440fx";
-        return (generation.isPresent() ? "generation " + generation.getAsInt() : "unknown generation") + ", " + (vga ? "VGA" : "non-VGA display") + ", " + legacy;
+                : !vga ? "universal passthrough only (legacy mode needs VGA class 0300)"
+                : vgaAccess.unavailable() ? "universal passthrough only (legacy mode needs VGA access through vfio-pci)"
+                : "legacy mode possible on i440fx with SeaBIOS";
+        return (generation.isPresent() ? "generation " + generation.getAsInt() : "unknown generation") + ", " + (vga ? "VGA" : "non-VGA display")
+                + ", vfio-pci VGA access " + describe(vgaAccess) + ", " + legacy;
+    }
+
+    private static boolean legacyCapable(PciFunction igd, VfioVgaAccess vga) {
+        return IntelGraphics.legacyCapableGeneration(IntelGraphics.generation(igd.deviceId())) && IntelGraphics.displayClass(igd) == IntelGraphics.CLASS_VGA && !vga.unavailable();
+    }
+
+    private static String vgaAccess(VfioVgaAccess access) {
+        return switch (access) {
+            case AVAILABLE -> "available";
+            case DISABLED -> "disabled";
+            case NOT_BUILT_IN -> "not-built-in";
+            case UNKNOWN -> "unknown";
+        };
+    }
+
+    private static String describe(VfioVgaAccess access) {
+        return switch (access) {
+            case AVAILABLE -> "available (disable_vga=N)";
+            case DISABLED -> "disabled (disable_vga=Y)";
+            case NOT_BUILT_IN -> "not built in (no CONFIG_VFIO_PCI_VGA)";
+            case UNKNOWN -> "unknown (vfio_pci not loaded)";
+        };
     }
 
     /** The upstream port of the nearest switch above the function. */

@@ -89,7 +89,7 @@ class ProbeCommandTest {
         String igd = line(probe(sysfs, "4096", "0000:00:02.0"), "0000:00:02.0");
         assertTrue(igd.contains("\"vendor\":\"8086\",\"device\":\"191e\",\"class\":\"030000\""), igd);
         assertTrue(igd.contains("\"portType\":\"root_complex_integrated_endpoint\""), igd);
-        assertTrue(igd.contains("\"igd\":{\"generation\":9,\"vga\":true,\"legacyCapable\":true}"), igd);
+        assertTrue(igd.contains("\"igd\":{\"generation\":9,\"vga\":true,\"vgaAccess\":\"available\",\"legacyCapable\":true}"), igd);
     }
 
     @Test
@@ -98,9 +98,9 @@ class ProbeCommandTest {
         HostFixture.load(cases.resolve("igd-gen11-legacy-refused/host")).materialize(sysfs.resolve("gen11"));
         HostFixture.load(cases.resolve("igd-non-vga-legacy-refused/host")).materialize(sysfs.resolve("non-vga"));
         String iceLake = line(probe(sysfs.resolve("gen11"), "4096", "0000:00:02.0"), "0000:00:02.0");
-        assertTrue(iceLake.contains("\"device\":\"8a52\"") && iceLake.contains("\"igd\":{\"generation\":11,\"vga\":true,\"legacyCapable\":false}"), iceLake);
+        assertTrue(iceLake.contains("\"device\":\"8a52\"") && iceLake.contains("\"igd\":{\"generation\":11,\"vga\":true,\"vgaAccess\":\"available\",\"legacyCapable\":false}"), iceLake);
         String nonVga = line(probe(sysfs.resolve("non-vga"), "4096", "0000:00:02.0"), "0000:00:02.0");
-        assertTrue(nonVga.contains("\"class\":\"038000\"") && nonVga.contains("\"igd\":{\"generation\":9,\"vga\":false,\"legacyCapable\":false}"), nonVga);
+        assertTrue(nonVga.contains("\"class\":\"038000\"") && nonVga.contains("\"igd\":{\"generation\":9,\"vga\":false,\"vgaAccess\":\"available\",\"legacyCapable\":false}"), nonVga);
         // a GPU elsewhere is never an IGD, even from Intel's display class range
         FixtureHosts.materialize("x86-plx-t4-pair", sysfs.resolve("t4"));
         assertTrue(line(probe(sysfs.resolve("t4"), "4096", "0000:03:00.0"), "0000:03:00.0").contains("\"igd\":null"));

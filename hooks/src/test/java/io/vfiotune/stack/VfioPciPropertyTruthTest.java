@@ -2,6 +2,7 @@ package io.vfiotune.stack;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 
+import io.vfiotune.spi.DomainEdit;
 import io.vfiotune.spi.VfioPciProperty;
 
 import org.junit.jupiter.api.Test;
@@ -15,8 +16,9 @@ import java.util.Optional;
  * binaries of both stacks: for every binary and every property the table makes
  * a claim about on that architecture, the property is listed by
  * {@code -device vfio-pci,help} with a type the table allows exactly when the
- * table says that QEMU version has it. A wrong name, a wrong type or a wrong
- * "since" version fails here.
+ * table says that QEMU version has it, and a {@code bool} property's printed
+ * default is the one the table gives that version. A wrong name, a wrong type, a
+ * wrong "since" version or a wrong default fails here.
  */
 class VfioPciPropertyTruthTest {
     @Test
@@ -41,6 +43,15 @@ class VfioPciPropertyTruthTest {
                         problems.add(where + " is <" + type.get() + "> here, but vfio-tune's table allows " + property.qemuTypes());
                     } else if (!claimed && type.isPresent()) {
                         problems.add(where + " exists in QEMU " + stack.qemuVersion() + ", but vfio-tune's table says it arrives in " + property.since());
+                    }
+                    if (claimed && property.type() == DomainEdit.PropertyType.BOOL) {
+                        String expected = Boolean.toString(property.onByDefaultIn(stack.qemuVersion()));
+                        // QEMU 7.2 prints a bool's default as true/false, 10.0 as on/off
+                        Optional<String> printed = help.defaultValue(property.qemuName()).map(value -> value.equals("on") ? "true" : value.equals("off") ? "false" : value);
+                        matrix.append(where).append(" default table=").append(expected).append(" binary=").append(printed.orElse("not printed")).append('\n');
+                        if (printed.isPresent() && !printed.get().equals(expected)) {
+                            problems.add(where + " defaults to " + printed.get() + " here, but vfio-tune's table says " + expected + " for QEMU " + stack.qemuVersion());
+                        }
                     }
                 }
             }

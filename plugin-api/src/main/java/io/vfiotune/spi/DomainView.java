@@ -26,6 +26,13 @@ public interface DomainView {
     /** NUMA cell IDs defined under {@code <cpu><numa>}. */
     List<Integer> numaCells();
 
+    /**
+     * {@code <numatune><memnode>} elements, in document order: the host nodes each
+     * guest cell takes its memory from. {@link GuestNumaCells} turns them into the
+     * guest cell of a host node.
+     */
+    List<NumaMemnode> numaMemnodes();
+
     /** Every {@code <controller type='pci'>}, in document order. */
     List<PciControllerView> pciControllers();
 
@@ -35,7 +42,11 @@ public interface DomainView {
     /** The {@code <model type=...>} of each {@code <video>}, in document order ({@code default} when absent). */
     List<String> videoModels();
 
-    /** Whether the guest boots UEFI firmware ({@code <os firmware='efi'>} or a {@code <loader>}). */
+    /**
+     * Whether the guest boots UEFI firmware: {@code <os firmware='efi'>}, or a
+     * {@code <loader>} (OVMF) unless {@code <os firmware='bios'>} says otherwise or
+     * the loader is a SeaBIOS or qboot ROM image.
+     */
     boolean uefiFirmware();
 
     TuneAnnotations annotations();

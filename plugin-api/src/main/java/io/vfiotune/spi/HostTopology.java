@@ -14,5 +14,11 @@ public interface HostTopology {
     /** Members of an IOMMU group, sorted. Empty when the host has no such group. */
     List<PciAddress> iommuGroupMembers(int group);
 
+    /**
+     * Whether the host's vfio-pci gives guests VGA access, from
+     * {@code /sys/module/vfio_pci/parameters/disable_vga}. Read on first use.
+     */
+    VfioVgaAccess vfioVgaAccess();
+
     HostFacts facts();
 }

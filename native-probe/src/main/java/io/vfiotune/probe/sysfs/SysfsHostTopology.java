@@ -8,6 +8,7 @@ import io.vfiotune.spi.HostTopology;
 import io.vfiotune.spi.PciAddress;
 import io.vfiotune.spi.PciBar;
 import io.vfiotune.spi.PciFunction;
+import io.vfiotune.spi.VfioVgaAccess;
 
 import java.io.IOException;
 import java.io.InputStream;
@@ -35,11 +36,14 @@ public final class SysfsHostTopology implements HostTopology {
     private static final int MAX_CONFIG_BYTES = 4096;
     private static final Pattern ROOT_COMPLEX = Pattern.compile("pci[0-9a-f]{4}:[0-9a-f]{2}");
     private static final int MAX_SMALL_FILE_BYTES = 64 * 1024;
+    public static final String VFIO_PCI_MODULE = "vfio_pci";
+    public static final String DISABLE_VGA_PARAMETER = "disable_vga";
 
     private final SysfsRoot sysfs;
     private final HostFacts facts;
     private final NvlinkPairing nvlinkPairing;
     private final Map<PciAddress, Optional<PciFunction>> functions = new ConcurrentHashMap<>();
+    private volatile VfioVgaAccess vfioVgaAccess;
 
     public SysfsHostTopology(SysfsRoot sysfs, HostFacts facts) {
         this.sysfs = requireNonNull(sysfs, "sysfs is null");
@@ -60,6 +64,35 @@ public final class SysfsHostTopology implements HostTopology {
     @Override
     public HostFacts facts() {
         return facts;
+    }
+
+    @Override
+    public VfioVgaAccess vfioVgaAccess() {
+        VfioVgaAccess access = vfioVgaAccess;
+        if (access == null) {
+            access = readVfioVgaAccess();
+            vfioVgaAccess = access;
+        }
+        return access;
+    }
+
+    /**
+     * The parameter exists only in a kernel built with CONFIG_VFIO_PCI_VGA, and
+     * reads Y or N (a bool module parameter). vfio_pci always shows other
+     * parameters (nointxmask), so a parameters directory without it is a kernel
+     * without VGA support; no directory at all is a module not loaded yet.
+     */
+    private VfioVgaAccess readVfioVgaAccess() {
+        Path parameters = sysfs.moduleParameters(VFIO_PCI_MODULE);
+        Path disableVga = parameters.resolve(DISABLE_VGA_PARAMETER);
+        if (!Files.exists(disableVga)) {
+            return Files.isDirectory(parameters) ? VfioVgaAccess.NOT_BUILT_IN : VfioVgaAccess.UNKNOWN;
+        }
+        return readText(disableVga).map(String::strip).map(value -> switch (value) {
+            case "Y", "1" -> VfioVgaAccess.DISABLED;
+            case "N", "0" -> VfioVgaAccess.AVAILABLE;
+            default -> VfioVgaAccess.UNKNOWN;
+        }).orElse(VfioVgaAccess.UNKNOWN);
     }
 
     /** Every function the host lists, for {@code probe} without arguments and {@code snapshot}. */

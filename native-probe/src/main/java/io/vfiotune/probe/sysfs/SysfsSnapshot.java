@@ -30,6 +30,8 @@ public final class SysfsSnapshot {
             "subsystem_vendor", "subsystem_device", "numa_node", "irq");
     /** Device-tree properties that tie V100s to their NPU links on POWER9. */
     static final List<String> DEVICE_TREE_PROPERTIES = List.of("phandle", "ibm,npu", "ibm,gpu", "name", "compatible");
+    /** Module parameters plans read, by module: vfio_pci's VGA switch decides IGD legacy mode. */
+    static final Map<String, List<String>> MODULE_PARAMETERS = Map.of(SysfsHostTopology.VFIO_PCI_MODULE, List.of(SysfsHostTopology.DISABLE_VGA_PARAMETER));
     private static final int MAX_FILE_BYTES = 64 * 1024;
 
     private final SysfsRoot source;
@@ -60,6 +62,7 @@ public final class SysfsSnapshot {
                     copied++;
                 }
             }
+            copyModuleParameters(staging);
             StringBuilder properties = new StringBuilder("# host facts captured by 'vfio-tune snapshot'\n");
             facts.forEach((key, value) -> properties.append(key).append('=').append(value).append('\n'));
             Files.writeString(staging.resolve("facts.properties"), properties.toString());
@@ -103,6 +106,24 @@ public final class SysfsSnapshot {
             Files.createSymbolicLink(groupDevices.resolve(address.toString()), groupDevices.relativize(copy));
         }
         return true;
+    }
+
+    /**
+     * The parameters directory is copied even when empty: a loaded module without
+     * a parameter means something else than a module not loaded.
+     */
+    private void copyModuleParameters(Path staging) throws IOException {
+        SysfsRoot copy = new SysfsRoot(staging);
+        for (Map.Entry<String, List<String>> module : MODULE_PARAMETERS.entrySet()) {
+            Path parameters = source.moduleParameters(module.getKey());
+            if (!Files.isDirectory(parameters)) {
+                continue;
+            }
+            Path copied = Files.createDirectories(copy.moduleParameters(module.getKey()));
+            for (String parameter : module.getValue()) {
+                copyBounded(parameters.resolve(parameter), copied.resolve(parameter), MAX_FILE_BYTES);
+            }
+        }
     }
 
     /** Recreates {@code device/name -> target} inside the snapshot when the target lies inside the sysfs root; returns the copied target. */

@@ -5,12 +5,14 @@ import io.vfiotune.spi.GuestDeviceView;
 import io.vfiotune.spi.PciControllerView;
 import io.vfiotune.spi.GuestPciAddress;
 import io.vfiotune.spi.HostdevView;
+import io.vfiotune.spi.NumaMemnode;
 import io.vfiotune.spi.PciAddress;
 import io.vfiotune.spi.TuneAnnotations;
 import io.vfiotune.xml.tree.XmlElement;
 
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Locale;
 import java.util.Optional;
 import java.util.OptionalInt;
 
@@ -77,6 +79,21 @@ final class DomainXml implements DomainView {
     }
 
     @Override
+    public List<NumaMemnode> numaMemnodes() {
+        List<NumaMemnode> memnodes = new ArrayList<>();
+        child(domain, "numatune").ifPresent(numatune -> {
+            for (XmlElement memnode : numatune.childElements("", "memnode")) {
+                Optional<String> nodeset = memnode.attribute("nodeset");
+                int cell = memnode.attribute("cellid").map(String::trim).map(DomainXml::parseNumber).orElse(-1);
+                if (nodeset.isPresent() && cell >= 0) {
+                    memnodes.add(new NumaMemnode(cell, nodeset.get()));
+                }
+            }
+        });
+        return List.copyOf(memnodes);
+    }
+
+    @Override
     public List<PciControllerView> pciControllers() {
         List<PciControllerView> controllers = new ArrayList<>();
         for (XmlElement controller : pciControllerElements()) {
@@ -115,8 +132,26 @@ final class DomainXml implements DomainView {
     @Override
     public boolean uefiFirmware() {
         Optional<XmlElement> os = child(domain, "os");
-        return os.flatMap(element -> element.attribute("firmware")).filter("efi"::equals).isPresent()
-                || os.flatMap(element -> child(element, "loader")).isPresent();
+        Optional<String> firmware = os.flatMap(element -> element.attribute("firmware"));
+        if (firmware.isPresent()) {
+            return firmware.get().equals("efi");
+        }
+        return os.flatMap(element -> child(element, "loader")).filter(loader -> !isBiosImage(loader)).isPresent();
+    }
+
+    /**
+     * A {@code <loader>} is OVMF unless it is a ROM image of SeaBIOS or qboot,
+     * the BIOSes QEMU ships (bios-256k.bin, qboot.rom); UEFI is the safer guess
+     * for anything else, since legacy IGD must never be planned for OVMF.
+     */
+    private static boolean isBiosImage(XmlElement loader) {
+        if (loader.attribute("type").orElse("rom").equals("pflash")) {
+            return false;
+        }
+        String path = loader.text().trim().toLowerCase(Locale.ROOT);
+        String file = path.substring(path.lastIndexOf('/') + 1);
+        boolean efi = file.contains("efi") || file.contains("ovmf") || file.contains("edk2") || file.endsWith(".fd");
+        return !efi && (file.contains("bios") || file.contains("qboot"));
     }
 
     @Override

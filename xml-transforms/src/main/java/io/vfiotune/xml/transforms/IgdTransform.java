@@ -14,6 +14,7 @@ import io.vfiotune.spi.TransformResult;
 import io.vfiotune.spi.TuneAnnotations.IgdMode;
 import io.vfiotune.spi.Version;
 import io.vfiotune.spi.VfioPciProperty;
+import io.vfiotune.spi.VfioVgaAccess;
 
 import java.util.ArrayList;
 import java.util.List;
@@ -26,16 +27,20 @@ import java.util.stream.Collectors;
 /**
  * Intel IGD placement. Legacy mode (the VBIOS path, so the guest's firmware and
  * early boot show on the IGD) only engages when every precondition QEMU checks
- * holds: i440fx, guest 00:02.0, a ROM, VGA class, generation 6-9, no other
- * display, and 00:1f.0 free for the LPC bridge QEMU creates. QEMU falls back to
- * universal passthrough silently when one is missing, so this transform checks
- * them up front and says which one failed. Universal passthrough (UPT) is what
- * q35 gets.
+ * holds: i440fx, guest 00:02.0, a ROM, VGA class, a device ID this QEMU's table
+ * puts in generation 6-9, VGA access through the host's vfio-pci, no other
+ * display, and 00:1f.0 free for the LPC bridge QEMU creates. Before 10.0 QEMU
+ * falls back to universal passthrough silently when one is missing (and 10.0
+ * only logs it), so this transform checks them up front and says which one
+ * failed, and on QEMU >= 10.0 sets x-igd-legacy-mode=on so a precondition it
+ * cannot see from here stops the start instead. A UEFI guest never gets legacy
+ * mode: QEMU only ever gets a BIOS VBIOS (its own comment: "a UEFI VM would need
+ * CSM support"), and upstream OVMF does not set up the OpRegion. Universal
+ * passthrough (UPT) is what q35 and UEFI guests get.
  */
 public final class IgdTransform implements DomainTransform {
     static final GuestPciAddress LEGACY_ADDRESS = new GuestPciAddress(0, 0, 2, 0);
     static final int LPC_SLOT = 0x1f;
-    static final Version OPREGION_DEFAULT_ON = new Version(10, 1, 0);
 
     @Override
     public String name() {
@@ -70,7 +75,8 @@ public final class IgdTransform implements DomainTransform {
             return new TransformResult(List.of(), findings);
         }
         Version qemu = host.facts().qemuVersion(domain.emulator());
-        List<Unmet> unmet = legacyPreconditions(domain, hostdev.get(), function.get());
+        VfioVgaAccess vga = host.vfioVgaAccess();
+        List<Unmet> unmet = legacyPreconditions(domain, hostdev.get(), function.get(), qemu, vga);
         boolean legacy = switch (mode) {
             case LEGACY -> true;
             case UPT -> false;
@@ -83,7 +89,7 @@ public final class IgdTransform implements DomainTransform {
         }
         List<DomainEdit> edits = new ArrayList<>();
         if (legacy) {
-            planLegacy(domain, hostdev.get(), qemu, edits, findings);
+            planLegacy(domain, hostdev.get(), qemu, vga, edits, findings);
         } else {
             if (mode == IgdMode.AUTO) {
                 findings.add(Finding.info("IGD-UPT", IntelGraphics.HOST_ADDRESS.toString(), "universal passthrough, because "
@@ -102,12 +108,17 @@ public final class IgdTransform implements DomainTransform {
     }
 
     /** Every legacy precondition that does not hold. */
-    private static List<Unmet> legacyPreconditions(DomainView domain, HostdevView hostdev, PciFunction igd) {
+    private static List<Unmet> legacyPreconditions(DomainView domain, HostdevView hostdev, PciFunction igd, Version qemu, VfioVgaAccess vga) {
         String subject = IntelGraphics.HOST_ADDRESS.toString();
         List<Unmet> unmet = new ArrayList<>();
         if (!isI440fx(domain)) {
             unmet.add(new Unmet("IGD-MACHINE", "domain " + domain.name(), "legacy IGD mode needs the i440fx machine (pc or pc-i440fx-*), and this domain's machine is '"
                     + domain.machine().orElse("") + "'", "QEMU has no legacy mode on q35: use mode='upt' or mode='auto'"));
+        }
+        if (domain.uefiFirmware()) {
+            unmet.add(new Unmet("IGD-FIRMWARE", "domain " + domain.name(), "legacy IGD mode runs the IGD's VBIOS, a BIOS ROM, and this guest boots UEFI"
+                    + " (<loader> or firmware='efi'), whose OVMF cannot run it and does not set up the OpRegion",
+                    "boot the guest with SeaBIOS (no <loader>, no firmware='efi'), or use mode='upt' with an EFI option ROM in <rom file='...'/>"));
         }
         if (IntelGraphics.displayClass(igd) != IntelGraphics.CLASS_VGA) {
             unmet.add(new Unmet("IGD-CLASS", subject, String.format("legacy IGD mode needs VGA class 0300, and the device reports %04x (the host firmware made"
@@ -118,6 +129,19 @@ public final class IgdTransform implements DomainTransform {
             unmet.add(new Unmet("IGD-GENERATION", subject, String.format("legacy IGD mode works for generations %d-%d, and device ID %04x is %s",
                     IntelGraphics.FIRST_LEGACY_GENERATION, IntelGraphics.LAST_LEGACY_GENERATION, igd.deviceId(),
                     generation.isPresent() ? "generation " + generation.getAsInt() : "of a generation QEMU does not know"), "use mode='upt'"));
+        } else if (IntelGraphics.qemuGeneration(igd.deviceId(), qemu).isEmpty()) {
+            // Only QEMU 9.2 gets here: it refuses IDs missing from its table, and 10.0 added the rest of generations 6-9.
+            unmet.add(new Unmet("IGD-UNKNOWN-ID", subject, String.format("legacy IGD mode needs a device ID QEMU's table knows, and QEMU %s does not know %04x"
+                    + " (generation %d): from %s QEMU refuses IDs missing from its table, which learned this one in %s", qemu, igd.deviceId(), generation.getAsInt(),
+                    IntelGraphics.UNKNOWN_IDS_REFUSED_SINCE, IntelGraphics.I915_GENERATIONS_SINCE),
+                    "use QEMU " + IntelGraphics.I915_GENERATIONS_SINCE + " or later, or mode='upt'"));
+        }
+        if (vga.unavailable()) {
+            unmet.add(new Unmet("IGD-VGA-ACCESS", subject, "legacy IGD mode needs VGA access through vfio-pci, and this host's vfio_pci "
+                    + (vga == VfioVgaAccess.DISABLED ? "turns it off (/sys/module/vfio_pci/parameters/disable_vga is Y)"
+                            : "has no VGA support (no /sys/module/vfio_pci/parameters/disable_vga: the kernel was built without CONFIG_VFIO_PCI_VGA)"),
+                    vga == VfioVgaAccess.DISABLED ? "load vfio_pci with disable_vga=0 ('options vfio_pci disable_vga=0' in /etc/modprobe.d, then reload it), or use mode='upt'"
+                            : "use a kernel built with CONFIG_VFIO_PCI_VGA=y, or use mode='upt'"));
         }
         if (hostdev.rom().flatMap(HostdevView.Rom::bar).filter("off"::equals).isPresent() && hostdev.rom().flatMap(HostdevView.Rom::file).isEmpty()) {
             unmet.add(new Unmet("IGD-ROM-OFF", subject, "legacy IGD mode needs the VBIOS, and the hostdev says <rom bar='off'/>",
@@ -131,7 +155,7 @@ public final class IgdTransform implements DomainTransform {
         return unmet;
     }
 
-    private static void planLegacy(DomainView domain, HostdevView hostdev, Version qemu, List<DomainEdit> edits, List<Finding> findings) {
+    private static void planLegacy(DomainView domain, HostdevView hostdev, Version qemu, VfioVgaAccess vga, List<DomainEdit> edits, List<Finding> findings) {
         String subject = IntelGraphics.HOST_ADDRESS.toString();
         Set<Integer> used = new TreeSet<>();
         List<GuestDeviceView> toMove = new ArrayList<>();
@@ -175,28 +199,45 @@ public final class IgdTransform implements DomainTransform {
                         + ") is turned off: legacy IGD must be the only display, so the guest's screen is now the IGD's own outputs"));
             }
         }
-        String opregion = "";
-        if (qemu.compareTo(OPREGION_DEFAULT_ON) < 0) {
+        boolean switchable = VfioPciProperty.X_IGD_LEGACY_MODE.availableIn(qemu);
+        String properties;
+        if (switchable) {
+            edits.add(VfioPciProperty.X_IGD_LEGACY_MODE.set(hostdev.source(), "on"));
+            properties = "; x-igd-legacy-mode=on, so a precondition QEMU finds unmet at start stops the start instead of being logged";
+        } else {
+            // Legacy mode turns the OpRegion on itself; the property keeps it when QEMU drops legacy mode at start, which it does silently.
             edits.add(VfioPciProperty.X_IGD_OPREGION.set(hostdev.source(), "true"));
-            opregion = "; x-igd-opregion=true, which QEMU " + qemu + " leaves off";
+            properties = "; x-igd-opregion=true, so the guest driver keeps the OpRegion should QEMU " + qemu + " drop legacy mode at start (it does so silently)";
         }
-        findings.add(Finding.info("IGD-LEGACY", subject, "legacy mode: guest 00:02.0 on i440fx, ROM BAR on, no emulated display, 00:1f.0 free for the LPC bridge" + opregion));
+        if (vga == VfioVgaAccess.UNKNOWN) {
+            findings.add(Finding.warning("IGD-VGA-UNKNOWN", subject, "vfio_pci is not loaded, so whether it gives the VGA access legacy mode needs is unknown"
+                    + " (it does when /sys/module/vfio_pci/parameters/disable_vga reads N); "
+                    + (switchable ? "if it does not, x-igd-legacy-mode=on stops the start" : "if it does not, QEMU " + qemu + " falls back to universal passthrough silently")));
+        }
+        findings.add(Finding.info("IGD-LEGACY", subject, "legacy mode: guest 00:02.0 on i440fx, ROM BAR on, no emulated display, 00:1f.0 free for the LPC bridge" + properties));
     }
 
     private static void planUpt(DomainView domain, HostdevView hostdev, Version qemu, List<DomainEdit> edits, List<Finding> findings) {
         String subject = IntelGraphics.HOST_ADDRESS.toString();
+        List<String> properties = new ArrayList<>();
         if (VfioPciProperty.X_IGD_LEGACY_MODE.availableIn(qemu)) {
+            // Explicit: QEMU 10.0-10.2 abort when they pick legacy mode on their own and find no VGA region.
             edits.add(VfioPciProperty.X_IGD_LEGACY_MODE.set(hostdev.source(), "off"));
+            properties.add("x-igd-legacy-mode=off");
         } else if (isI440fx(domain) && hostdev.guestAddress().filter(LEGACY_ADDRESS::equals).isPresent()) {
             findings.add(Finding.warning("IGD-UPT-LEGACY-AUTO", subject, "QEMU " + qemu + " has no x-igd-legacy-mode switch (it came in 10.0) and tries legacy mode"
                     + " on its own for an IGD at guest 00:02.0 on i440fx; move the hostdev to another slot to be sure of universal passthrough"));
+        }
+        if (!VfioPciProperty.X_IGD_OPREGION.onByDefaultIn(qemu)) {
+            edits.add(VfioPciProperty.X_IGD_OPREGION.set(hostdev.source(), "true"));
+            properties.add("x-igd-opregion=true (QEMU " + qemu + " leaves the OpRegion off outside legacy mode, and the Windows driver needs it)");
         }
         if (domain.uefiFirmware() && hostdev.rom().flatMap(HostdevView.Rom::file).isEmpty()) {
             findings.add(Finding.warning("IGD-UPT-UEFI", subject, "a UEFI guest shows nothing on the IGD until its driver loads unless the IGD has an EFI option ROM"
                     + " (<rom file='...'/>) and a display head is connected; keep an emulated <video> until the guest driver runs"));
         }
         findings.add(Finding.info("IGD-UPT-PLAN", subject, "universal passthrough at the domain's own address"
-                + (VfioPciProperty.X_IGD_LEGACY_MODE.availableIn(qemu) ? "; x-igd-legacy-mode=off" : "")));
+                + properties.stream().map(property -> "; " + property).collect(Collectors.joining())));
     }
 
     /** A device at bus 0 {@code slot} that moving would break: a function of a multifunction slot. */

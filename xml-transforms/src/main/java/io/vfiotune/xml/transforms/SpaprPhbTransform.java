@@ -5,6 +5,7 @@ import io.vfiotune.spi.DomainTransform;
 import io.vfiotune.spi.DomainView;
 import io.vfiotune.spi.Finding;
 import io.vfiotune.spi.GuestDeviceView;
+import io.vfiotune.spi.GuestNumaCells;
 import io.vfiotune.spi.GuestPciAddress;
 import io.vfiotune.spi.HostTopology;
 import io.vfiotune.spi.HostdevView;
@@ -16,6 +17,7 @@ import io.vfiotune.spi.TransformResult;
 import io.vfiotune.spi.TuneAnnotations;
 
 import java.util.ArrayList;
+import java.util.Comparator;
 import java.util.HashMap;
 import java.util.HashSet;
 import java.util.LinkedHashMap;
@@ -161,24 +163,27 @@ public final class SpaprPhbTransform implements DomainTransform {
             edits.clear();
             return;
         }
+        // Host nodes are mapped together, so the memnodes suggested for unmapped ones never share a guest cell.
+        Map<Integer, OptionalInt> hostNodes = new LinkedHashMap<>();
+        for (int group : unplaced) {
+            hostNodes.put(group, groups.get(group).stream().map(member -> member.function().numaNode()).filter(OptionalInt::isPresent).findFirst().orElse(OptionalInt.empty()));
+        }
+        Map<Integer, GuestNumaCells.Mapping> cells = GuestNumaCells.of(domain).map(hostNodes.values().stream().filter(OptionalInt::isPresent).map(OptionalInt::getAsInt).toList());
         for (int i = 0; i < unplaced.size(); i++) {
             int group = unplaced.get(i);
             List<Member> members = groups.get(group);
             int index = phbs.get(i)[0];
             int targetIndex = phbs.get(i)[1];
-            OptionalInt node = members.stream().map(member -> member.function().numaNode()).filter(OptionalInt::isPresent).findFirst().orElse(OptionalInt.empty());
-            OptionalInt guestNode = OptionalInt.empty();
-            if (node.isPresent() && domain.numaCells().contains(node.getAsInt())) {
-                guestNode = node;
-            } else if (node.isPresent()) {
+            OptionalInt node = hostNodes.get(group);
+            Optional<GuestNumaCells.Mapping> cell = node.isPresent() ? Optional.of(cells.get(node.getAsInt())) : Optional.empty();
+            OptionalInt guestCell = cell.map(GuestNumaCells.Mapping::guestCell).orElse(OptionalInt.empty());
+            if (cell.isPresent() && guestCell.isEmpty()) {
                 findings.add(Finding.warning("SPAPR-NUMA-CELL", "PHB " + index, "IOMMU group " + group + " sits on host NUMA node " + node.getAsInt()
-                        + ", but the guest has no NUMA cell " + node.getAsInt() + ", so the PHB gets no <node>; define guest "
-                        + (node.getAsInt() == 0 ? "cell 0" : "cells 0-" + node.getAsInt() + " (libvirt numbers them from 0 without gaps)")
-                        + " under <cpu><numa> to give the guest the device's locality"));
+                        + ", and the PHB gets no <node>: " + cell.get().explanation()));
             }
-            edits.add(new DomainEdit.AddSpaprPhb(index, targetIndex, guestNode));
+            edits.add(new DomainEdit.AddSpaprPhb(index, targetIndex, guestCell));
             findings.add(Finding.info("SPAPR-PHB", "PHB " + index, "IOMMU group " + group + " (" + sources(members) + ") gets its own PHB, target index " + targetIndex
-                    + guestNode.stream().mapToObj(n -> ", NUMA node " + n).findFirst().orElse("")));
+                    + (guestCell.isPresent() ? ", guest NUMA cell " + guestCell.getAsInt() + " (" + cell.get().explanation() + ")" : "")));
             fill(index, group, members, layout, edits, findings);
         }
     }
@@ -243,16 +248,22 @@ public final class SpaprPhbTransform implements DomainTransform {
         private final int extraPhbs;
 
         Layout(DomainView domain) {
+            List<PciControllerView> withoutTargetIndex = new ArrayList<>();
             for (PciControllerView controller : domain.pciControllers()) {
                 controllers.put(controller.index(), controller);
                 indices.add(controller.index());
-                if (controller.isRoot()) {
-                    // libvirt fills an absent target index from the controller index
-                    targetIndices.add(controller.targetIndex().orElse(controller.index()));
+                if (controller.isRoot() && controller.targetIndex().isPresent()) {
+                    targetIndices.add(controller.targetIndex().getAsInt());
+                } else if (controller.isRoot() && controller.index() != 0) {
+                    withoutTargetIndex.add(controller);
                 }
             }
             indices.add(0);
             targetIndices.add(0);
+            // libvirt gives a PHB without a target index the lowest one (from 1) that no PHB has yet, taking
+            // controllers in index order after every explicit one (qemuDomainAddressFindNewTargetIndex); the target
+            // index need not equal the controller index. Taken here the same way, so ours never collide with them.
+            withoutTargetIndex.stream().sorted(Comparator.comparingInt(PciControllerView::index)).forEach(controller -> takeTargetIndex());
             extraPhbs = (int) controllers.values().stream().filter(controller -> controller.isRoot() && controller.index() != 0).count();
             Set<PciAddress> hostdevSources = domain.pciHostdevs().stream().map(HostdevView::source).collect(Collectors.toSet());
             for (GuestDeviceView device : domain.guestPciDevices()) {
