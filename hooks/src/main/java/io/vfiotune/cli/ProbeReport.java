@@ -2,6 +2,7 @@ package io.vfiotune.cli;
 
 import io.vfiotune.probe.sysfs.PciIds;
 import io.vfiotune.spi.Finding;
+import io.vfiotune.spi.GpuDirectCliquePlacement;
 import io.vfiotune.spi.HostTopology;
 import io.vfiotune.spi.IntelGraphics;
 import io.vfiotune.spi.MsixPlatform;
@@ -102,6 +103,8 @@ final class ProbeReport {
                 out.append(String.format(Locale.ROOT, "0x%02x %s  ", offset, function.isConfigRangeFree(offset, 8) ? "free" : "taken"));
             }
             out.append('\n');
+            cliquePlacements(function).ifPresent(placements -> out.append("  clique placement: QEMU >= 8.1 ").append(describe(placements.get(0)))
+                    .append("; QEMU < 8.1 ").append(describe(placements.get(1))).append('\n'));
             IntelGraphics.igd(function).ifPresent(igd -> out.append("  igd: ").append(describeIgd(igd, topology.vfioVgaAccess())).append('\n'));
             function.portType().ifPresent(type -> out.append("  pcie: ").append(type.name().toLowerCase(Locale.ROOT)).append('\n'));
             function.acs().ifPresent(acs -> out.append("  acs: ").append(acs.redirectsPeerToPeer() ? "redirects peer-to-peer" : "no redirect").append('\n'));
@@ -113,7 +116,7 @@ final class ProbeReport {
         if (!pairs.isEmpty()) {
             out.append("\npeer-to-peer between GPUs:\n");
             for (PeerPair pair : pairs) {
-                out.append("  ").append(pair.a()).append(" <-> ").append(pair.b()).append(": ").append(pair.route()).append(pair.path().isDirect() ? ", direct" : ", not direct")
+                out.append("  ").append(pair.a()).append(" <-> ").append(pair.b()).append(": ").append(pair.route()).append(pair.path().isDirect() ? ", direct" : ", through host bridges (peers only if p2p-host-bridges lists them)")
                         .append(pair.path().redirectingPorts().isEmpty() ? "" : ", ACS redirect at " + pair.path().redirectingPorts().stream()
                                 .map(PciAddress::toString).collect(Collectors.joining(" "))).append('\n');
             }
@@ -154,6 +157,8 @@ final class ProbeReport {
             out.append(",\"msixRelocation\":").append(advice.map(value -> "{\"value\":" + quote(value.value()) + ",\"source\":" + quote(value.source())
                     + ",\"need\":" + quote(value.verdict().need().name().toLowerCase(Locale.ROOT).replace('_', '-')) + "}").orElse("null"));
             out.append(",\"cliqueRoom\":{\"0xc8\":").append(function.isConfigRangeFree(0xc8, 8)).append(",\"0xd4\":").append(function.isConfigRangeFree(0xd4, 8)).append('}');
+            out.append(",\"cliquePlacement\":").append(cliquePlacements(function).map(placements -> "{\"withD4Fallback\":" + json(placements.get(0))
+                    + ",\"withoutD4Fallback\":" + json(placements.get(1)) + "}").orElse("null"));
             out.append(",\"igd\":").append(IntelGraphics.igd(function).map(igd -> {
                 OptionalInt generation = IntelGraphics.generation(igd.deviceId());
                 VfioVgaAccess vga = topology.vfioVgaAccess();
@@ -174,6 +179,39 @@ final class ProbeReport {
                     pair.path().redirectingPorts().stream().map(address -> quote(address.toString())).collect(Collectors.joining(",", "[", "]"))));
         }
         return out.append("\n]}\n").toString();
+    }
+
+    /**
+     * Where QEMU would put the clique capability with and without the 0xd4
+     * fallback (QEMU 8.1, or a backport), for NVIDIA GPUs whose standard config
+     * space was read: QEMU gives cliques to nothing else.
+     */
+    private static Optional<List<GpuDirectCliquePlacement>> cliquePlacements(PciFunction function) {
+        if (function.vendorId() != PciFunction.VENDOR_NVIDIA || function.baseClass() != 0x03 || function.configBytes() < 0x100) {
+            return Optional.empty();
+        }
+        return Optional.of(List.of(GpuDirectCliquePlacement.of(function, () -> true), GpuDirectCliquePlacement.of(function, () -> false)));
+    }
+
+    private static String describe(GpuDirectCliquePlacement placement) {
+        if (placement.offset().isEmpty()) {
+            return "no room (capabilities start at 0xc8 and 0xd4)";
+        }
+        String where = String.format(Locale.ROOT, "at 0x%02x, ", placement.offset().getAsInt());
+        if (!placement.collisions().isEmpty()) {
+            return where + "fails: " + placement.collisions().stream().map(GpuDirectCliquePlacement.Collision::reason).collect(Collectors.joining(", "));
+        }
+        return where + "accepted" + placement.truncations().stream().map(truncation -> String.format(Locale.ROOT, ", cuts %s to %d bytes",
+                GpuDirectCliquePlacement.describe(truncation.capability()), truncation.keptBytes())).collect(Collectors.joining());
+    }
+
+    private static String json(GpuDirectCliquePlacement placement) {
+        return String.format(Locale.ROOT, "{\"offset\":%s,\"accepted\":%b,\"collisions\":%s,\"truncations\":%s}",
+                placement.offset().isPresent() ? Integer.toString(placement.offset().getAsInt()) : "null", placement.accepted(),
+                placement.collisions().stream().map(collision -> String.format(Locale.ROOT, "{\"id\":%d,\"offset\":%d,\"startsInside\":%b}",
+                        collision.capability().id(), collision.capability().offset(), collision.startsInside())).collect(Collectors.joining(",", "[", "]")),
+                placement.truncations().stream().map(truncation -> String.format(Locale.ROOT, "{\"id\":%d,\"offset\":%d,\"keptBytes\":%d}",
+                        truncation.capability().id(), truncation.capability().offset(), truncation.keptBytes())).collect(Collectors.joining(",", "[", "]")));
     }
 
     /**

@@ -23,6 +23,8 @@ class ProbeCommandTest {
         String json = probe(sysfs, "4096", "0000:03:00.0", "0000:04:00.0", "0000:81:00.0", "0000:02:08.0");
         String t4 = line(json, "0000:03:00.0");
         assertTrue(t4.contains("\"cliqueRoom\":{\"0xc8\":false,\"0xd4\":true}"), t4);
+        assertTrue(t4.contains("\"cliquePlacement\":{\"withD4Fallback\":{\"offset\":212,\"accepted\":true,\"collisions\":[],\"truncations\":[]},"
+                + "\"withoutD4Fallback\":{\"offset\":200,\"accepted\":false,\"collisions\":[{\"id\":17,\"offset\":200,\"startsInside\":true}],\"truncations\":[]}}"), t4);
         assertTrue(t4.contains("\"switchUpstreamPort\":\"0000:01:00.0\""), t4);
         assertTrue(t4.contains("\"msix\":{\"offset\":200,\"vectors\":6,\"tableBar\":0,\"tableOffset\":12124160,\"pbaBar\":0,\"pbaOffset\":12189696}"), t4);
         assertTrue(t4.contains("\"msixRelocationHelps\":false"), t4);
@@ -81,6 +83,20 @@ class ProbeCommandTest {
         FixtureHosts.materialize("x86-haswell-p1000-cx3", sysfs);
         assertTrue(line(probe(sysfs, "4096", "0000:03:00.0"), "0000:03:00.0").contains("\"msixRelocationHelps\":false"));
         assertTrue(line(probe(sysfs, "65536", "0000:03:00.0"), "0000:03:00.0").contains("\"msixRelocationHelps\":true"));
+    }
+
+    @Test
+    void cliquePlacementWhatIfsFromTheGoldenCases(@TempDir Path sysfs) throws IOException {
+        Path cases = FixtureHosts.HOSTS.resolveSibling("golden");
+        HostFixture.load(cases.resolve("clique-msix-at-c4-refused/host")).materialize(sysfs.resolve("msix-c4"));
+        HostFixture.load(cases.resolve("clique-vendor-cap-truncated-warned/host")).materialize(sysfs.resolve("vendor-c4"));
+        String msix = line(probe(sysfs.resolve("msix-c4"), "4096", "0000:03:00.0"), "0000:03:00.0");
+        // MSI-X at 0xc4 leaves 0xc8 "taken" by overlap, yet QEMU puts the clique there and fails on every version.
+        assertTrue(msix.contains("\"withD4Fallback\":{\"offset\":200,\"accepted\":false,\"collisions\":[{\"id\":17,\"offset\":196,\"startsInside\":false}]"), msix);
+        String vendor = line(probe(sysfs.resolve("vendor-c4"), "4096", "0000:03:00.0"), "0000:03:00.0");
+        assertTrue(vendor.contains("\"withD4Fallback\":{\"offset\":200,\"accepted\":true,\"collisions\":[],\"truncations\":[{\"id\":9,\"offset\":196,\"keptBytes\":4}]}"), vendor);
+        // The ConnectX-3 is no GPU: QEMU gives it no clique, so no placement is shown.
+        assertTrue(line(probe(sysfs.resolve("msix-c4"), "4096", "0000:05:00.0"), "0000:05:00.0").contains("\"cliquePlacement\":null"));
     }
 
     @Test

@@ -31,6 +31,20 @@ public interface HostFacts {
         return Set.of();
     }
 
+    /**
+     * Upstream QEMU changes the operator says this host's QEMU carries although
+     * its version predates them (distribution backports). Configuration only;
+     * empty unless configured.
+     */
+    default Set<QemuBackport> qemuBackports() {
+        return Set.of();
+    }
+
+    /** Whether the domain's QEMU has the change: by its upstream version, or as a declared backport. Reads the version only when needed. */
+    default boolean qemuHas(QemuBackport change, Optional<String> emulator) {
+        return qemuBackports().contains(change) || qemuVersion(emulator).compareTo(change.upstreamSince()) >= 0;
+    }
+
     /** Site entries for the known-good MSI-X relocation table, {@code "vvvv:dddd"} to BAR index; they win over shipped ones. */
     default Map<String, Integer> msixKnownGood() {
         return Map.of();

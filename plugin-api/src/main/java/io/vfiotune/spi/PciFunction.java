@@ -56,7 +56,11 @@ public record PciFunction(
         return capabilities.stream().filter(cap -> cap.id() == id && cap.extended() == extended).findFirst();
     }
 
-    /** True when no capability overlaps the 8 bytes at {@code offset}, where QEMU would put the clique capability. */
+    /**
+     * True when no standard capability overlaps {@code size} bytes at {@code offset}
+     * (the "clique room" probe shows). QEMU itself looks only at where capabilities
+     * start; {@link GpuDirectCliquePlacement} says where it really puts the clique.
+     */
     public boolean isConfigRangeFree(int offset, int size) {
         return configBytes >= 0x100 && capabilities.stream().noneMatch(cap -> !cap.extended() && cap.overlaps(offset, size));
     }

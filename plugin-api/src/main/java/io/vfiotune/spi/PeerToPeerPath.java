@@ -6,11 +6,16 @@ import java.util.Optional;
 
 /**
  * How traffic between two host functions travels, which decides whether the
- * two can do peer-to-peer DMA (and so share a GPUDirect clique).
+ * two can do peer-to-peer DMA (and so share a GPUDirect clique). The PCIe part
+ * follows Linux's p2pdma decision ({@code calc_map_type_and_dist()} in
+ * drivers/pci/p2pdma.c, 5.14 and later): paths that meet in a switch are direct
+ * unless a function on them redirects peer-to-peer traffic, which then goes up
+ * to the root complex like traffic between root ports.
  *
  * @param route where the two paths meet
  * @param meetingBridge the lowest bridge above both, when there is one
- * @param redirectingPorts bridges below the meeting point whose ACS control sends
+ * @param redirectingPorts functions on the two paths (the two functions themselves, and
+ *        every bridge up to the meeting bridge, which counts once) whose ACS control sends
  *        peer-to-peer requests or completions up to the root complex
  */
 public record PeerToPeerPath(Route route, Optional<PciAddress> meetingBridge, List<PciAddress> redirectingPorts) {
@@ -34,10 +39,24 @@ public record PeerToPeerPath(Route route, Optional<PciAddress> meetingBridge, Li
         return route == Route.NVLINK || (route == Route.SWITCH && redirectingPorts.isEmpty());
     }
 
+    /**
+     * P2P goes up to the root complex: no switch joins the two, or ACS on the
+     * way redirects it there. It then works only where the host bridges forward
+     * peer-to-peer traffic, which no host says about itself.
+     */
+    public boolean goesThroughHostBridge() {
+        return route == Route.HOST_BRIDGE || route == Route.ACROSS_HOST_BRIDGES || (route == Route.SWITCH && !redirectingPorts.isEmpty());
+    }
+
     public static PeerToPeerPath between(PciFunction a, PciFunction b, HostTopology topology) {
         if (!a.nvlinks().isEmpty() && !b.nvlinks().isEmpty() && a.iommuGroup().isPresent() && a.iommuGroup().equals(b.iommuGroup())) {
             return new PeerToPeerPath(Route.NVLINK, Optional.empty(), List.of());
         }
+        return overPcie(a, b, topology);
+    }
+
+    /** The route over PCIe alone, ignoring any NVLink2 between the two. */
+    public static PeerToPeerPath overPcie(PciFunction a, PciFunction b, HostTopology topology) {
         if (!a.rootComplex().equals(b.rootComplex())) {
             return new PeerToPeerPath(Route.ACROSS_HOST_BRIDGES, Optional.empty(), List.of());
         }
@@ -57,15 +76,27 @@ public record PeerToPeerPath(Route route, Optional<PciAddress> meetingBridge, Li
         if (!inSwitch) {
             return new PeerToPeerPath(Route.HOST_BRIDGE, Optional.of(bridge), List.of());
         }
+        // Linux checks the provider and every bridge up to and including the common one, then the
+        // client and its bridges below the common one: each function once, the endpoints included.
         List<PciAddress> redirecting = new ArrayList<>();
-        addRedirecting(a.upstream().subList(0, meeting), topology, redirecting);
+        if (redirects(a.acs())) {
+            redirecting.add(a.address());
+        }
+        addRedirecting(a.upstream().subList(0, meeting + 1), topology, redirecting);
+        if (redirects(b.acs())) {
+            redirecting.add(b.address());
+        }
         addRedirecting(aboveB.subList(0, aboveB.indexOf(bridge)), topology, redirecting);
         return new PeerToPeerPath(Route.SWITCH, Optional.of(bridge), redirecting);
     }
 
+    private static boolean redirects(Optional<AcsControl> acs) {
+        return acs.map(AcsControl::redirectsPeerToPeer).orElse(false);
+    }
+
     private static void addRedirecting(List<PciAddress> bridges, HostTopology topology, List<PciAddress> out) {
         for (PciAddress bridge : bridges) {
-            if (topology.function(bridge).flatMap(PciFunction::acs).map(AcsControl::redirectsPeerToPeer).orElse(false)) {
+            if (redirects(topology.function(bridge).flatMap(PciFunction::acs))) {
                 out.add(bridge);
             }
         }

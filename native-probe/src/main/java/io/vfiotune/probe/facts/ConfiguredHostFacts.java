@@ -5,10 +5,13 @@ import static java.util.Objects.requireNonNull;
 import io.vfiotune.spi.ExitStatus;
 import io.vfiotune.spi.Finding;
 import io.vfiotune.spi.HostFacts;
+import io.vfiotune.spi.QemuBackport;
 import io.vfiotune.spi.Version;
 import io.vfiotune.spi.VfioTuneException;
 
 import java.nio.file.Path;
+import java.util.Arrays;
+import java.util.EnumSet;
 import java.util.Map;
 import java.util.Optional;
 import java.util.TreeMap;
@@ -82,6 +85,11 @@ public final class ConfiguredHostFacts implements HostFacts {
     }
 
     @Override
+    public Set<QemuBackport> qemuBackports() {
+        return pinned(HostSettings.QEMU_BACKPORTS, ConfiguredHostFacts::parseBackports).orElse(Set.of());
+    }
+
+    @Override
     public Map<String, Integer> msixKnownGood() {
         return pinned(HostSettings.MSIX_RELOCATION_TABLE, ConfiguredHostFacts::parseMsixTable).orElse(Map.of());
     }
@@ -96,6 +104,16 @@ public final class ConfiguredHostFacts implements HostFacts {
             table.put(matcher.group(1), Integer.parseInt(matcher.group(2)));
         }
         return Map.copyOf(table);
+    }
+
+    private static Set<QemuBackport> parseBackports(String text) {
+        Set<QemuBackport> backports = EnumSet.noneOf(QemuBackport.class);
+        for (String entry : text.split(",")) {
+            String name = entry.trim();
+            backports.add(QemuBackport.bySettingName(name).orElseThrow(() -> new IllegalArgumentException("'" + name + "' is not a backport vfio-tune knows; known: "
+                    + String.join(", ", Arrays.stream(QemuBackport.values()).map(QemuBackport::settingName).toList()))));
+        }
+        return Set.copyOf(backports);
     }
 
     private static Set<String> parseHostBridges(String text) {

@@ -37,6 +37,12 @@ public final class HostSettings {
      * different root ports share a derived clique only when both are listed.
      */
     public static final String P2P_HOST_BRIDGES = "p2p-host-bridges";
+    /**
+     * Upstream QEMU changes this host's QEMU carries although its version
+     * predates them, comma-separated by their {@link io.vfiotune.spi.QemuBackport}
+     * names ({@code gpudirect-clique-d4}); version gates then let them through.
+     */
+    public static final String QEMU_BACKPORTS = "qemu-backports";
     /** Site additions to the known-good MSI-X relocation table: {@code 126f:2262=bar2,10de:1eb8=bar5}. */
     public static final String MSIX_RELOCATION_TABLE = "msix-relocation-table";
 
@@ -53,7 +59,7 @@ public final class HostSettings {
     public static final String CONFIG_ENVIRONMENT_VARIABLE = "VFIO_TUNE_CONFIG";
 
     private static final Set<String> KNOWN_KEYS = Set.of(SYSFS_ROOT, ARCH, PAGE_SIZE, LIBVIRT_VERSION, QEMU_VERSION, CACHE_DIRECTORY, P2P_HOST_BRIDGES, MSIX_RELOCATION_TABLE,
-            TRANSFORM_MODULES, SYSLOG);
+            QEMU_BACKPORTS, TRANSFORM_MODULES, SYSLOG);
 
     private final Map<String, String> values;
 

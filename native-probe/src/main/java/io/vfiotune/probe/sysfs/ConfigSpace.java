@@ -211,8 +211,12 @@ public final class ConfigSpace {
 
     /**
      * A capability whose layout we do not know is taken to reach the next
-     * capability (or the end of the standard header space), the same
-     * conservative sizing QEMU's vfio code uses before placing its own.
+     * capability (or the end of the standard header space): its real end is
+     * unknown, so nothing after its start can be assumed free. QEMU's vfio code
+     * sizes such a capability the same way when it copies the device's list, but
+     * it does not step around its own GPUDirect clique capability: that one is
+     * placed first, by start offsets only, and a device capability below it is
+     * then cut short to end where the clique begins (see GpuDirectCliquePlacement).
      */
     private void sizeUnknownCapabilities() {
         List<PciCapability> sorted = capabilities.stream().filter(cap -> !cap.extended())

@@ -4,12 +4,14 @@ import io.vfiotune.spi.DomainEdit;
 import io.vfiotune.spi.DomainTransform;
 import io.vfiotune.spi.DomainView;
 import io.vfiotune.spi.Finding;
+import io.vfiotune.spi.GpuDirectCliquePlacement;
 import io.vfiotune.spi.HostTopology;
 import io.vfiotune.spi.HostdevView;
 import io.vfiotune.spi.PciAddress;
-import io.vfiotune.spi.PciCapability;
 import io.vfiotune.spi.PciFunction;
 import io.vfiotune.spi.PeerToPeerPath;
+import io.vfiotune.spi.QemuBackport;
+import io.vfiotune.spi.Severity;
 import io.vfiotune.spi.TransformResult;
 import io.vfiotune.spi.TuneAnnotations;
 import io.vfiotune.spi.Version;
@@ -24,7 +26,9 @@ import java.util.Optional;
 import java.util.Set;
 import java.util.TreeMap;
 import java.util.TreeSet;
+import java.util.function.BooleanSupplier;
 import java.util.stream.Collectors;
+import java.util.stream.IntStream;
 
 /**
  * GPUDirect clique IDs ({@code x-nv-gpudirect-clique}): what the user wrote per
@@ -36,11 +40,8 @@ import java.util.stream.Collectors;
 public final class GpuDirectCliqueTransform implements DomainTransform {
     static final String PROPERTY = VfioPciProperty.X_NV_GPUDIRECT_CLIQUE.qemuName();
     static final int MAX_ID = 15;
-    /** QEMU tries these offsets for its 8-byte vendor capability; before 8.1 only the first. */
-    static final int FIRST_OFFSET = 0xc8;
-    static final int SECOND_OFFSET = 0xd4;
-    static final int CAPABILITY_SIZE = 8;
-    static final Version QEMU_WITH_FALLBACK_OFFSET = new Version(8, 1, 0);
+    /** QEMU 8.2 removed NVLink2 passthrough for V100s on POWER9 (44fa20c92811); clique support itself is untouched. */
+    static final Version QEMU_WITHOUT_NVLINK2 = new Version(8, 2, 0);
 
     @Override
     public String name() {
@@ -108,45 +109,78 @@ public final class GpuDirectCliqueTransform implements DomainTransform {
                     + " bytes of its config space are readable, so the room for the clique capability is unknown; run vfio-tune as root"));
             return false;
         }
-        boolean firstFree = function.isConfigRangeFree(FIRST_OFFSET, CAPABILITY_SIZE);
-        boolean secondFree = function.isConfigRangeFree(SECOND_OFFSET, CAPABILITY_SIZE);
-        if (!firstFree && !secondFree) {
-            findings.add(Finding.error("CLIQUE-NO-ROOM", subject, "both places QEMU can put the 8-byte clique capability are taken (0xc8-0xcf by "
-                    + occupants(function, FIRST_OFFSET) + ", 0xd4-0xdb by " + occupants(function, SECOND_OFFSET)
-                    + "); this device cannot have a clique: set clique=\"none\" on it"));
+        GpuDirectCliquePlacement placement = GpuDirectCliquePlacement.of(function, fallsBackToD4(domain, host));
+        Optional<Finding> refusal = refusal(function, placement, domain, host, true);
+        if (refusal.isPresent()) {
+            findings.add(refusal.get());
             return false;
         }
-        if (!firstFree) {
-            Version qemu = host.facts().qemuVersion(domain.emulator());
-            if (qemu.compareTo(QEMU_WITH_FALLBACK_OFFSET) < 0) {
-                findings.add(Finding.error("CLIQUE-QEMU-OFFSET", subject, "QEMU " + qemu + " always puts the clique capability at 0xc8, where this device has "
-                        + occupants(function, FIRST_OFFSET) + "; QEMU 8.1 or later falls back to 0xd4. Upgrade QEMU, or set clique=\"none\" on this device"));
-                return false;
-            }
+        for (GpuDirectCliquePlacement.Truncation truncation : placement.truncations()) {
+            findings.add(Finding.warning("CLIQUE-TRUNCATES", subject, String.format(Locale.ROOT,
+                    "QEMU puts the clique capability at 0x%02x, so it silently cuts %s to its first %d bytes (it sizes a device capability up to the next one"
+                            + " already in place); the guest no longer sees the rest of it. The clique itself works",
+                    placement.offset().getAsInt(), GpuDirectCliquePlacement.describe(truncation.capability()), truncation.keptBytes())));
         }
         return true;
     }
 
-    private static String occupants(PciFunction function, int offset) {
-        return function.capabilities().stream().filter(cap -> !cap.extended() && cap.overlaps(offset, CAPABILITY_SIZE))
-                .map(GpuDirectCliqueTransform::describe).collect(Collectors.joining(", "));
+    /**
+     * Why QEMU would fail to realize the device with a clique, as an error for an
+     * ID the user gave or a warning for a derived one, which is only left out.
+     */
+    private static Optional<Finding> refusal(PciFunction function, GpuDirectCliquePlacement placement, DomainView domain, HostTopology host, boolean explicit) {
+        Severity severity = explicit ? Severity.ERROR : Severity.WARNING;
+        String subject = function.address().toString();
+        String backport = "if this QEMU build has that fallback backported (upstream " + QemuBackport.GPUDIRECT_CLIQUE_D4.commit()
+                + ", as in Oracle Linux's qemu-kvm 7.2.0-17), set qemu-backports=" + QemuBackport.GPUDIRECT_CLIQUE_D4.settingName() + " in vfio-tune.properties";
+        if (placement.choice() == GpuDirectCliquePlacement.Choice.NONE) {
+            return Optional.of(new Finding(severity, "CLIQUE-NO-ROOM", subject, "capabilities start at both places QEMU can put the 8-byte clique capability (0xc8: "
+                    + occupants(function, GpuDirectCliquePlacement.FIRST_OFFSET) + "; 0xd4: " + occupants(function, GpuDirectCliquePlacement.SECOND_OFFSET)
+                    + "), so QEMU fails with \"NVIDIA GPUDirect Clique ID: invalid config space\"; "
+                    + (explicit ? "this device cannot have a clique: set clique=\"none\" on it" : "it is left out of the derived cliques")));
+        }
+        if (placement.collisions().isEmpty()) {
+            return Optional.empty();
+        }
+        String reasons = placement.collisions().stream().map(GpuDirectCliquePlacement.Collision::reason).collect(Collectors.joining("; "));
+        boolean fallbackWouldDo = placement.choice() == GpuDirectCliquePlacement.Choice.FIRST_WITHOUT_FALLBACK
+                && GpuDirectCliquePlacement.of(function, () -> true).accepted();
+        if (fallbackWouldDo) {
+            Version qemu = host.facts().qemuVersion(domain.emulator());
+            return Optional.of(new Finding(severity, "CLIQUE-QEMU-OFFSET", subject, "QEMU " + qemu + " always puts the clique capability at 0xc8, where this device has "
+                    + occupants(function, GpuDirectCliquePlacement.FIRST_OFFSET) + "; QEMU 8.1 or later falls back to 0xd4. " + (explicit
+                    ? "Upgrade QEMU; or, " + backport + "; or set clique=\"none\" on this device"
+                    : "It is left out of the derived cliques; " + backport)));
+        }
+        String where = switch (placement.choice()) {
+            case FIRST -> "at 0xc8 (no capability starts there)";
+            case FIRST_WITHOUT_FALLBACK -> "at 0xc8 (before 8.1 it always does)";
+            case SECOND -> "at 0xd4 (a capability starts at 0xc8)";
+            case NONE -> throw new IllegalStateException("handled above");
+        };
+        return Optional.of(new Finding(severity, "CLIQUE-COLLISION", subject, "QEMU puts the 8-byte clique capability " + where + " before the device's own, and then fails to add "
+                + "the ones in its way: " + reasons + " (pci_add_capability: \"Attempt to add PCI capability ... overlaps existing capability\"); "
+                + (explicit ? "this device cannot have a clique: set clique=\"none\" on it" : "it is left out of the derived cliques")));
     }
 
-    private static String describe(PciCapability cap) {
-        String name = switch (cap.id()) {
-            case PciCapability.ID_MSIX -> "MSI-X";
-            case 0x09 -> "a vendor-specific capability";
-            default -> String.format(Locale.ROOT, "capability %02x", cap.id());
-        };
-        return String.format(Locale.ROOT, "%s at 0x%02x-0x%02x", name, cap.offset(), cap.offset() + cap.length() - 1);
+    private static BooleanSupplier fallsBackToD4(DomainView domain, HostTopology host) {
+        return () -> host.facts().qemuHas(QemuBackport.GPUDIRECT_CLIQUE_D4, domain.emulator());
+    }
+
+    private static String occupants(PciFunction function, int offset) {
+        return GpuDirectCliquePlacement.startingAt(function, offset).stream().map(GpuDirectCliquePlacement::describe).collect(Collectors.joining(", "));
     }
 
     /**
-     * Derived cliques: GPUs joined when peer-to-peer between them is direct
-     * (one switch, no ACS redirect; or NVLink), or through host bridges the
-     * operator listed in {@code p2p-host-bridges}. Each group of two or more gets
-     * the lowest ID no explicit clique uses, groups ordered by their lowest
-     * address, so the same host and domain always give the same IDs.
+     * Derived cliques: sets of GPUs in which every pair can reach each other peer
+     * to peer (direct in a switch, NVLink2 on QEMU before 8.2, or through host
+     * bridges the operator listed in {@code p2p-host-bridges}). Peering is not
+     * transitive, so the largest such set is taken first (ties: the one with the
+     * lowest addresses), then the largest of the rest, and so on. GPUs QEMU
+     * cannot give a clique are left out, with a warning, before the sets are
+     * formed. Each set of two or more gets the lowest ID no explicit clique uses,
+     * sets ordered by their lowest address, so the same host and domain always
+     * give the same IDs.
      */
     private static void derive(DomainView domain, HostTopology host, Map<PciAddress, HostdevView> hostdevs, Set<PciAddress> explicit,
                                Map<PciAddress, Integer> ids, List<Finding> findings) {
@@ -165,62 +199,147 @@ public final class GpuDirectCliqueTransform implements DomainTransform {
                 gpus.add(function.get());
             }
         }
-        Set<String> whitelisted = host.facts().peerToPeerHostBridges();
-        int[] parent = new int[gpus.size()];
-        for (int i = 0; i < parent.length; i++) {
-            parent[i] = i;
-        }
+        gpus.sort((a, b) -> a.address().compareTo(b.address()));
+        boolean[][] peers = peers(gpus, domain, host, findings);
+
+        List<Integer> eligible = new ArrayList<>();
+        Set<Integer> leftOut = new TreeSet<>();
         for (int i = 0; i < gpus.size(); i++) {
-            for (int j = i + 1; j < gpus.size(); j++) {
-                if (canPeer(gpus.get(i), gpus.get(j), host, whitelisted)) {
-                    parent[find(parent, j)] = find(parent, i);
-                }
+            int gpu = i;
+            boolean hasPeer = IntStream.range(0, gpus.size()).anyMatch(other -> peers[gpu][other]);
+            Optional<Finding> refusal = hasPeer && gpus.get(i).configBytes() >= 0x100
+                    ? refusal(gpus.get(i), GpuDirectCliquePlacement.of(gpus.get(i), fallsBackToD4(domain, host)), domain, host, false)
+                    : Optional.empty();
+            if (refusal.isPresent()) {
+                findings.add(refusal.get());
+                leftOut.add(i);
+            } else {
+                eligible.add(i);
             }
         }
-        Map<Integer, List<PciAddress>> groups = new TreeMap<>();
-        for (int i = 0; i < gpus.size(); i++) {
-            groups.computeIfAbsent(find(parent, i), key -> new ArrayList<>()).add(gpus.get(i).address());
+
+        List<List<Integer>> cliques = new ArrayList<>();
+        List<Integer> remaining = new ArrayList<>(eligible);
+        while (!remaining.isEmpty()) {
+            List<Integer> largest = largestClique(remaining, peers);
+            cliques.add(largest);
+            remaining.removeAll(largest);
         }
-        List<List<PciAddress>> cliques = groups.values().stream().map(members -> members.stream().sorted().toList())
-                .sorted((a, b) -> a.get(0).compareTo(b.get(0))).toList();
+        cliques.sort((a, b) -> Integer.compare(a.get(0), b.get(0)));
+
         Set<Integer> taken = new TreeSet<>(ids.values());
         int next = 0;
-        for (List<PciAddress> members : cliques) {
+        for (List<Integer> members : cliques) {
             if (members.size() < 2) {
-                findings.add(Finding.info("CLIQUE-SINGLETON", members.get(0).toString(),
-                        "no other GPU of this domain can reach it peer to peer on this host, so it gets no clique (a clique of one is useless)"));
+                int gpu = members.get(0);
+                findings.add(Finding.info("CLIQUE-SINGLETON", gpus.get(gpu).address().toString(), singletonReason(gpu, gpus, peers, leftOut, cliques)));
                 continue;
             }
             while (taken.contains(next)) {
                 next++;
             }
             if (next > MAX_ID) {
-                findings.add(Finding.error("CLIQUE-EXHAUSTED", members.get(0).toString(), "more than 16 cliques would be needed; give some GPUs clique=\"none\""));
+                findings.add(Finding.error("CLIQUE-EXHAUSTED", gpus.get(members.get(0)).address().toString(), "more than 16 cliques would be needed; give some GPUs clique=\"none\""));
                 return;
             }
-            for (PciAddress member : members) {
-                ids.put(member, next);
+            for (int member : members) {
+                ids.put(gpus.get(member).address(), next);
             }
-            findings.add(Finding.info("CLIQUE-DERIVED", "clique " + next, members.stream().map(PciAddress::toString).collect(Collectors.joining(", "))
-                    + " can reach each other peer to peer on this host"));
+            findings.add(Finding.info("CLIQUE-DERIVED", "clique " + next, addresses(members, gpus) + " can reach each other peer to peer on this host"));
             taken.add(next);
         }
     }
 
-    private static boolean canPeer(PciFunction a, PciFunction b, HostTopology host, Set<String> whitelisted) {
-        PeerToPeerPath path = PeerToPeerPath.between(a, b, host);
+    private static String singletonReason(int gpu, List<PciFunction> gpus, boolean[][] peers, Set<Integer> leftOut, List<List<Integer>> cliques) {
+        List<Integer> reached = IntStream.range(0, gpus.size()).filter(other -> peers[gpu][other]).boxed().toList();
+        if (reached.isEmpty()) {
+            return "no other GPU of this domain can reach it peer to peer on this host, so it gets no clique (a clique of one is useless)";
+        }
+        if (leftOut.containsAll(reached)) {
+            return "it reaches only " + addresses(reached, gpus) + " peer to peer, which cannot take a clique here (see above), so it gets no clique (a clique of one is useless)";
+        }
+        // Its peers went into cliques with GPUs it cannot reach: name those, they are why it stays out.
+        List<Integer> unreached = cliques.stream().filter(clique -> clique.stream().anyMatch(reached::contains)).flatMap(List::stream)
+                .filter(member -> !peers[gpu][member]).distinct().sorted().toList();
+        return "it reaches " + addresses(reached, gpus) + " peer to peer, but not " + addresses(unreached, gpus)
+                + " in the same clique, and every pair in a clique must peer; so it gets no clique";
+    }
+
+    private static String addresses(List<Integer> members, List<PciFunction> gpus) {
+        return members.stream().map(member -> gpus.get(member).address().toString()).collect(Collectors.joining(", "));
+    }
+
+    /** Which pairs of {@code gpus} can reach each other peer to peer, with a warning where only NVLink2 joined them and this QEMU no longer passes it through. */
+    private static boolean[][] peers(List<PciFunction> gpus, DomainView domain, HostTopology host, List<Finding> findings) {
+        Set<String> whitelisted = host.facts().peerToPeerHostBridges();
+        boolean[][] peers = new boolean[gpus.size()][gpus.size()];
+        Map<Integer, Set<PciAddress>> nvlinkOnly = new TreeMap<>();
+        Optional<Boolean> nvlinkPassedThrough = Optional.empty();
+        for (int i = 0; i < gpus.size(); i++) {
+            for (int j = i + 1; j < gpus.size(); j++) {
+                PciFunction a = gpus.get(i);
+                PciFunction b = gpus.get(j);
+                PeerToPeerPath path = PeerToPeerPath.between(a, b, host);
+                boolean peer;
+                if (path.route() == PeerToPeerPath.Route.NVLINK) {
+                    if (nvlinkPassedThrough.isEmpty()) {
+                        nvlinkPassedThrough = Optional.of(host.facts().qemuVersion(domain.emulator()).compareTo(QEMU_WITHOUT_NVLINK2) < 0);
+                    }
+                    peer = nvlinkPassedThrough.get() || overPcie(PeerToPeerPath.overPcie(a, b, host), a, b, whitelisted);
+                    if (!peer) {
+                        Set<PciAddress> members = nvlinkOnly.computeIfAbsent(a.iommuGroup().getAsInt(), group -> new TreeSet<>());
+                        members.add(a.address());
+                        members.add(b.address());
+                    }
+                } else {
+                    peer = overPcie(path, a, b, whitelisted);
+                }
+                peers[i][j] = peer;
+                peers[j][i] = peer;
+            }
+        }
+        nvlinkOnly.forEach((group, members) -> findings.add(Finding.warning("CLIQUE-NVLINK2", "IOMMU group " + group, members.stream().map(PciAddress::toString)
+                .collect(Collectors.joining(", ")) + " are NVLink2 peers, but QEMU " + host.facts().qemuVersion(domain.emulator()) + " has no NVLink2 passthrough (removed in 8.2,"
+                + " commit 44fa20c92811), so the guest learns nothing of the links and vfio-tune derives no clique from them; over PCIe they do not peer here (see"
+                + " 'vfio-tune probe'). Give them clique IDs yourself if you know the guest driver uses the links")));
+        return peers;
+    }
+
+    private static boolean overPcie(PeerToPeerPath path, PciFunction a, PciFunction b, Set<String> whitelisted) {
         if (path.isDirect()) {
             return true;
         }
-        boolean throughHostBridges = path.route() == PeerToPeerPath.Route.HOST_BRIDGE || path.route() == PeerToPeerPath.Route.ACROSS_HOST_BRIDGES;
-        return throughHostBridges && whitelisted.contains(a.rootComplex()) && whitelisted.contains(b.rootComplex());
+        return path.goesThroughHostBridge() && whitelisted.contains(a.rootComplex()) && whitelisted.contains(b.rootComplex());
     }
 
-    private static int find(int[] parent, int index) {
-        while (parent[index] != index) {
-            parent[index] = parent[parent[index]];
-            index = parent[index];
+    /**
+     * The largest set of {@code candidates} in which every pair peers; among sets
+     * of that size the first in address order (candidates are in address order,
+     * the search takes lower ones first and replaces only on a strictly larger find).
+     */
+    static List<Integer> largestClique(List<Integer> candidates, boolean[][] peers) {
+        List<Integer> best = new ArrayList<>();
+        extend(new ArrayList<>(), candidates, peers, best);
+        return List.copyOf(best);
+    }
+
+    private static void extend(List<Integer> chosen, List<Integer> candidates, boolean[][] peers, List<Integer> best) {
+        if (candidates.isEmpty()) {
+            if (chosen.size() > best.size()) {
+                best.clear();
+                best.addAll(chosen);
+            }
+            return;
         }
-        return index;
+        for (int k = 0; k < candidates.size(); k++) {
+            if (chosen.size() + candidates.size() - k <= best.size()) {
+                return; // even taking every candidate left cannot beat what was found
+            }
+            int candidate = candidates.get(k);
+            List<Integer> compatible = candidates.subList(k + 1, candidates.size()).stream().filter(other -> peers[candidate][other]).toList();
+            chosen.add(candidate);
+            extend(chosen, compatible, peers, best);
+            chosen.remove(chosen.size() - 1);
+        }
     }
 }
