@@ -11,7 +11,6 @@ import io.vfiotune.spi.PciAddress;
 import io.vfiotune.spi.PciFunction;
 import io.vfiotune.spi.PciePortType;
 import io.vfiotune.spi.PeerToPeerPath;
-import io.vfiotune.spi.VfioVgaAccess;
 import org.junit.jupiter.api.Test;
 
 import java.util.List;
@@ -96,11 +95,6 @@ class PeerToPeerRulesTest {
             @Override
             public HostFacts facts() {
                 throw new UnsupportedOperationException("no facts needed");
-            }
-
-            @Override
-            public VfioVgaAccess vfioVgaAccess() {
-                return VfioVgaAccess.UNKNOWN;
             }
         };
     }

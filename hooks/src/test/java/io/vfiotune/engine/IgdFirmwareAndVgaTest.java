@@ -49,7 +49,8 @@ class IgdFirmwareAndVgaTest {
 
     @Test
     void firmwareBiosWins() {
-        CliRun.Result result = plan(LEGACY_INPUT.replace("  <os>", "  <os firmware='bios'>"));
+        // firmware='bios' decides even next to a loader that alone would count as UEFI.
+        CliRun.Result result = plan(LEGACY_INPUT.replace("  <os>", "  <os firmware='bios'>").replace("  </os>", "    <loader>/usr/share/OVMF/OVMF_CODE.fd</loader>\n  </os>"));
         assertEquals(0, result.status(), result.stderr());
     }
 

@@ -31,7 +31,9 @@ public interface DomainView {
      * guest cell takes its memory from. {@link GuestNumaCells} turns them into the
      * guest cell of a host node.
      */
-    List<NumaMemnode> numaMemnodes();
+    default List<NumaMemnode> numaMemnodes() {
+        return List.of();
+    }
 
     /** Every {@code <controller type='pci'>}, in document order. */
     List<PciControllerView> pciControllers();

@@ -18,7 +18,9 @@ public interface HostTopology {
      * Whether the host's vfio-pci gives guests VGA access, from
      * {@code /sys/module/vfio_pci/parameters/disable_vga}. Read on first use.
      */
-    VfioVgaAccess vfioVgaAccess();
+    default VfioVgaAccess vfioVgaAccess() {
+        return VfioVgaAccess.UNKNOWN;
+    }
 
     HostFacts facts();
 }

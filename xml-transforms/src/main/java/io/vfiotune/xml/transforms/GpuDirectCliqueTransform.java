@@ -38,7 +38,6 @@ import java.util.stream.IntStream;
  * a start fails here, with the fix, and not inside QEMU.
  */
 public final class GpuDirectCliqueTransform implements DomainTransform {
-    static final String PROPERTY = VfioPciProperty.X_NV_GPUDIRECT_CLIQUE.qemuName();
     static final int MAX_ID = 15;
     /** QEMU 8.2 removed NVLink2 passthrough for V100s on POWER9 (44fa20c92811); clique support itself is untouched. */
     static final Version QEMU_WITHOUT_NVLINK2 = new Version(8, 2, 0);

@@ -95,7 +95,7 @@ public final class IgdTransform implements DomainTransform {
                 findings.add(Finding.info("IGD-UPT", IntelGraphics.HOST_ADDRESS.toString(), "universal passthrough, because "
                         + unmet.stream().map(Unmet::reason).collect(Collectors.joining("; "))));
             }
-            planUpt(domain, hostdev.get(), qemu, edits, findings);
+            planUpt(domain, hostdev.get(), IntelGraphics.displayClass(function.get()) == IntelGraphics.CLASS_VGA, qemu, edits, findings);
         }
         return new TransformResult(edits, findings);
     }
@@ -203,7 +203,7 @@ public final class IgdTransform implements DomainTransform {
         String properties;
         if (switchable) {
             edits.add(VfioPciProperty.X_IGD_LEGACY_MODE.set(hostdev.source(), "on"));
-            properties = "; x-igd-legacy-mode=on, so a precondition QEMU finds unmet at start stops the start instead of being logged";
+            properties = "; x-igd-legacy-mode=on, so a precondition QEMU finds unmet at start stops the start (QEMU 10.0-10.2 abort there) instead of being logged";
         } else {
             // Legacy mode turns the OpRegion on itself; the property keeps it when QEMU drops legacy mode at start, which it does silently.
             edits.add(VfioPciProperty.X_IGD_OPREGION.set(hostdev.source(), "true"));
@@ -217,7 +217,7 @@ public final class IgdTransform implements DomainTransform {
         findings.add(Finding.info("IGD-LEGACY", subject, "legacy mode: guest 00:02.0 on i440fx, ROM BAR on, no emulated display, 00:1f.0 free for the LPC bridge" + properties));
     }
 
-    private static void planUpt(DomainView domain, HostdevView hostdev, Version qemu, List<DomainEdit> edits, List<Finding> findings) {
+    private static void planUpt(DomainView domain, HostdevView hostdev, boolean vgaClass, Version qemu, List<DomainEdit> edits, List<Finding> findings) {
         String subject = IntelGraphics.HOST_ADDRESS.toString();
         List<String> properties = new ArrayList<>();
         if (VfioPciProperty.X_IGD_LEGACY_MODE.availableIn(qemu)) {
@@ -228,9 +228,14 @@ public final class IgdTransform implements DomainTransform {
             findings.add(Finding.warning("IGD-UPT-LEGACY-AUTO", subject, "QEMU " + qemu + " has no x-igd-legacy-mode switch (it came in 10.0) and tries legacy mode"
                     + " on its own for an IGD at guest 00:02.0 on i440fx; move the hostdev to another slot to be sure of universal passthrough"));
         }
-        if (!VfioPciProperty.X_IGD_OPREGION.onByDefaultIn(qemu)) {
+        if (!VfioPciProperty.X_IGD_OPREGION.onByDefaultIn(qemu) && vgaClass) {
             edits.add(VfioPciProperty.X_IGD_OPREGION.set(hostdev.source(), "true"));
             properties.add("x-igd-opregion=true (QEMU " + qemu + " leaves the OpRegion off outside legacy mode, and the Windows driver needs it)");
+        } else if (!VfioPciProperty.X_IGD_OPREGION.onByDefaultIn(qemu)) {
+            // Kernels before about 6.15 expose the OpRegion only for a VGA-class IGD; asking for
+            // it then makes QEMU refuse to start ("does not support requested IGD OpRegion feature").
+            properties.add("no x-igd-opregion: the IGD is not VGA class (0300), and host kernels before about Linux 6.15 expose its OpRegion only then,"
+                    + " so asking for it could stop the start; set it yourself with a <qemu:override> if this host's kernel exposes it");
         }
         if (domain.uefiFirmware() && hostdev.rom().flatMap(HostdevView.Rom::file).isEmpty()) {
             findings.add(Finding.warning("IGD-UPT-UEFI", subject, "a UEFI guest shows nothing on the IGD until its driver loads unless the IGD has an EFI option ROM"

@@ -27,7 +27,6 @@ import java.util.function.Supplier;
  * and it always fails.
  */
 public final class MsixRelocationTransform implements DomainTransform {
-    static final String PROPERTY = VfioPciProperty.X_MSIX_RELOCATION.qemuName();
 
     @Override
     public String name() {
