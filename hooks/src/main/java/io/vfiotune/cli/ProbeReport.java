@@ -28,7 +28,7 @@ import java.util.stream.Collectors;
 /** Renders what the probe sees, as text for people and JSON for scripts. Both show the same facts. */
 final class ProbeReport {
     /** The two offsets QEMU tries for its 8-byte GPUDirect clique capability. */
-    static final int[] CLIQUE_OFFSETS = {0xc8, 0xd4};
+    static final int[] CLIQUE_OFFSETS = {GpuDirectCliquePlacement.FIRST_OFFSET, GpuDirectCliquePlacement.SECOND_OFFSET};
 
     private final HostTopology topology;
     private final long pageSize;
@@ -164,7 +164,7 @@ final class ProbeReport {
                 VfioVgaAccess vga = topology.vfioVgaAccess();
                 return String.format(Locale.ROOT, "{\"generation\":%s,\"vga\":%b,\"vgaAccess\":%s,\"legacyCapable\":%b}",
                         generation.isPresent() ? Integer.toString(generation.getAsInt()) : "null", IntelGraphics.displayClass(igd) == IntelGraphics.CLASS_VGA,
-                        quote(vgaAccess(vga)), legacyCapable(igd, vga));
+                        quote(vgaAccess(vga)), legacyBlocker(igd, vga).isEmpty());
             }).orElse("null"));
             out.append(",\"faults\":").append(function.faults().stream().map(fault -> "{\"code\":" + quote(fault.code()) + ",\"message\":" + quote(fault.message()) + "}")
                     .collect(Collectors.joining(",", "[", "]")));
@@ -222,16 +222,21 @@ final class ProbeReport {
     private static String describeIgd(PciFunction igd, VfioVgaAccess vgaAccess) {
         OptionalInt generation = IntelGraphics.generation(igd.deviceId());
         boolean vga = IntelGraphics.displayClass(igd) == IntelGraphics.CLASS_VGA;
-        String legacy = !IntelGraphics.legacyCapableGeneration(generation) ? "universal passthrough only (legacy mode needs generation 6-9)"
-                : !vga ? "universal passthrough only (legacy mode needs VGA class 0300)"
-                : vgaAccess.unavailable() ? "universal passthrough only (legacy mode needs VGA access through vfio-pci)"
-                : "legacy mode possible on i440fx with SeaBIOS";
+        String legacy = legacyBlocker(igd, vgaAccess).map(blocker -> "universal passthrough only (legacy mode needs " + blocker + ")")
+                .orElse("legacy mode possible on i440fx with SeaBIOS");
         return (generation.isPresent() ? "generation " + generation.getAsInt() : "unknown generation") + ", " + (vga ? "VGA" : "non-VGA display")
                 + ", vfio-pci VGA access " + describe(vgaAccess) + ", " + legacy;
     }
 
-    private static boolean legacyCapable(PciFunction igd, VfioVgaAccess vga) {
-        return IntelGraphics.legacyCapableGeneration(IntelGraphics.generation(igd.deviceId())) && IntelGraphics.displayClass(igd) == IntelGraphics.CLASS_VGA && !vga.unavailable();
+    /** What of the host's side rules legacy mode out, in the order the text names it; empty when nothing does. */
+    private static Optional<String> legacyBlocker(PciFunction igd, VfioVgaAccess vga) {
+        if (!IntelGraphics.legacyCapableGeneration(IntelGraphics.generation(igd.deviceId()))) {
+            return Optional.of("generation 6-9");
+        }
+        if (IntelGraphics.displayClass(igd) != IntelGraphics.CLASS_VGA) {
+            return Optional.of("VGA class 0300");
+        }
+        return vga.unavailable() ? Optional.of("VGA access through vfio-pci") : Optional.empty();
     }
 
     private static String vgaAccess(VfioVgaAccess access) {

@@ -6,6 +6,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import io.vfiotune.golden.CliRun;
 import io.vfiotune.golden.Libvirt;
+import io.vfiotune.stack.Stacks;
 import io.vfiotune.probe.fixture.HostFixture;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeAll;
@@ -55,7 +56,7 @@ class LayoutApplyTest {
                 "libvirt, seeing no IOMMU groups here, puts every hostdev on the default PHB:\n" + defined);
 
         assertApplied(sysfs, PSERIES);
-        String argv = Libvirt.domxmlToNative(Files.writeString(work.resolve("pseries-stored.xml"), virsh("dumpxml", "--inactive", PSERIES).stdout())).stdout();
+        String argv = Stacks.debian12().domxmlToNative(Files.writeString(work.resolve("pseries-stored.xml"), virsh("dumpxml", "--inactive", PSERIES).stdout())).stdout();
         assertTrue(argv.contains("{\"driver\":\"spapr-pci-host-bridge\",\"index\":1,\"id\":\"pci.1\"}"), argv);
         assertTrue(argv.contains("{\"driver\":\"spapr-pci-host-bridge\",\"index\":2,\"id\":\"pci.2\"}"), argv);
         for (String gpu : List.of("0004:04:00.0", "0004:05:00.0", "0006:00:00.0", "0006:00:01.2")) {
@@ -73,7 +74,7 @@ class LayoutApplyTest {
         assertApplied(sysfs, IGD);
         String stored = virsh("dumpxml", "--inactive", IGD).stdout();
         assertTrue(stored.contains("<model type='none'/>") && stored.contains("<rom bar='on'/>"), stored);
-        String argv = Libvirt.domxmlToNative(Files.writeString(work.resolve("igd-stored.xml"), stored)).stdout();
+        String argv = Stacks.debian12().domxmlToNative(Files.writeString(work.resolve("igd-stored.xml"), stored)).stdout();
         assertTrue(argv.contains("{\"driver\":\"vfio-pci\",\"host\":\"0000:00:02.0\",\"id\":\"ua-vt-0000-00-02-0\",\"bus\":\"pci.0\",\"addr\":\"0x2\",\"rombar\":1,\"x-igd-opregion\":true}"), argv);
         assertFalse(argv.contains("cirrus") || argv.contains("VGA"), argv);
     }

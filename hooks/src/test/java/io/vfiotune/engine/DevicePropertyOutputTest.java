@@ -7,6 +7,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 import com.google.inject.AbstractModule;
 import com.google.inject.Injector;
 import io.vfiotune.golden.Libvirt;
+import io.vfiotune.stack.Stacks;
 import io.vfiotune.probe.facts.HostSettings;
 import io.vfiotune.spi.DomainEdit;
 import io.vfiotune.spi.DomainTransform;
@@ -123,7 +124,7 @@ class DevicePropertyOutputTest {
         assertTrue(output.contains("<qemu:arg value='device.ua-nic.x-nv-gpudirect-clique=1'/>"), output);
         assertFalse(output.contains("qemu:override"), output);
         // libvirt 9.0 on this machine still parses and validates the old form.
-        assertTrue(Libvirt.validate(write(output)).ok());
+        assertTrue(Stacks.debian12().validate(write(output)).ok());
         assertTrue(argv(output).contains("-set device.ua-nic.x-msix-relocation=bar2"));
         assertFixedPoint(output, "7.0.0", "5.2.0");
     }
@@ -189,8 +190,8 @@ class DevicePropertyOutputTest {
 
     private String argv(String output) throws IOException {
         Path file = write(output);
-        assertTrue(Libvirt.validate(file).ok(), Libvirt.validate(file).toString());
-        Libvirt.Result result = Libvirt.domxmlToNative(file);
+        assertTrue(Stacks.debian12().validate(file).ok(), Stacks.debian12().validate(file).toString());
+        Libvirt.Result result = Stacks.debian12().domxmlToNative(file);
         assertTrue(result.ok(), result.stderr());
         return result.stdout();
     }

@@ -55,7 +55,7 @@ class PreservationCorpusTest {
 
     private static void check(Path file) throws Exception {
         String input = Files.readString(file, StandardCharsets.UTF_8);
-        assertTrue(Libvirt.validate(file).ok(), file + " must be a domain libvirt's schema accepts");
+        assertTrue(Stacks.debian12().validate(file).ok(), file + " must be a domain libvirt's schema accepts");
 
         CliRun.Result plain = plan(input);
         assertEquals(0, plain.status(), plain.stderr());

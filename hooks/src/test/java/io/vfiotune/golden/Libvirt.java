@@ -2,14 +2,14 @@ package io.vfiotune.golden;
 
 import java.io.IOException;
 import java.nio.charset.StandardCharsets;
-import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.TimeUnit;
 
 /**
- * The real libvirt as a test oracle: virt-xml-validate and
- * virsh domxml-to-native. Starts virtlogd and libvirtd when none answers.
+ * The machine's own libvirtd for tests: starts virtlogd and libvirtd when none
+ * answers, runs commands, normalises argv. The oracles themselves (virt-xml-validate,
+ * domxml-to-native) are {@link io.vfiotune.stack.Stack}'s, for either stack.
  */
 public final class Libvirt {
     public static final String URI = "qemu:///system";
@@ -42,15 +42,6 @@ public final class Libvirt {
             sleep(1000);
         }
         throw new AssertionError("libvirtd is not answering on " + URI + "; install libvirt-daemon-system and run the README's test command");
-    }
-
-    public static Result validate(Path domainXml) {
-        return run(List.of("virt-xml-validate", domainXml.toString(), "domain"), 120);
-    }
-
-    public static Result domxmlToNative(Path domainXml) {
-        ensureRunning();
-        return run(List.of("virsh", "-c", URI, "domxml-to-native", "qemu-argv", "--xml", domainXml.toString()), 300);
     }
 
     /**
