@@ -62,7 +62,13 @@ class BootedGuestTest {
      * numatune case, whose first PHB gets the cell {@code <memnode>} binds.
      */
     static Stream<Arguments> spaprCases() {
-        return stacks().flatMap(stack -> Stream.of("spapr-two-groups-numa-cells", "spapr-numatune-memnode-cells").map(name -> Arguments.of(stack, name)));
+        return stacks().flatMap(stack -> Stream.of("spapr-two-groups-numa-cells", "spapr-numatune-memnode-cells", "spapr-user-phb-default-target-index")
+                .map(name -> Arguments.of(stack, name)));
+    }
+
+    /** IGD plans booted on every stack: universal passthrough on q35, and legacy placement on i440fx. */
+    static Stream<Arguments> igdCases() {
+        return stacks().flatMap(stack -> Stream.of("igd-q35-auto-upt-qemu92", "igd-i440fx-legacy-qemu100").map(name -> Arguments.of(stack, name)));
     }
 
     /**
@@ -92,6 +98,8 @@ class BootedGuestTest {
         Set<String> domains = new TreeSet<>(guestDomainByController.values());
         domains.add(defaultDomain);
         assertEquals(phbs.size() + 1, domains.size(), "every PHB is a PCI domain of its own: " + guestDomainByController + ", default PHB " + defaultDomain);
+        // A user PHB without <target index> (libvirt picks one) still becomes a host bridge of its own.
+        assertEquals(spaprControllers(plan) + 1, guest.buses().stream().filter(GuestReport.Bus::isRoot).count(), "one root bus per PHB:\n" + guest.render());
 
         Map<String, Set<String>> guestDomainsByGroup = new TreeMap<>();
         for (StandIn standIn : boot.standIns()) {
@@ -113,14 +121,16 @@ class BootedGuestTest {
         assertEquals(boot.standIns().size(), standIns(guest).size(), "the guest has every stand-in and nothing else of their kind");
 
         // Every planned cell is a node the guest has (the PHBs' nodes among them).
-        assertEquals(linuxList(plannedCells(plan)), guest.nodesOnline(), "NUMA nodes online");
+        // Without planned cells the guest has the one node Linux always makes.
+        List<Integer> cells = plannedCells(plan);
+        assertEquals(cells.isEmpty() ? "0" : linuxList(cells), guest.nodesOnline(), "NUMA nodes online");
     }
 
-    /** IGD universal passthrough on q35: the stand-in keeps the planned 00:02.0, directly on the root complex. */
-    @ParameterizedTest(name = "{0}")
-    @MethodSource("stacks")
-    void igdStandInAtThePlannedAddress(Stack stack) throws IOException {
-        String plan = Files.readString(ROOT.resolve("src/golden/igd-q35-auto-upt-qemu92/expected.xml"));
+    /** The IGD's stand-in keeps the planned 00:02.0, directly on the root complex (q35's pcie-root, i440fx's pci-root). */
+    @ParameterizedTest(name = "{1} on {0}")
+    @MethodSource("igdCases")
+    void igdStandInAtThePlannedAddress(Stack stack, String goldenCase) throws IOException {
+        String plan = Files.readString(ROOT.resolve("src/golden").resolve(goldenCase).resolve("expected.xml"));
 
         BootedGuest.Boot boot = BootedGuest.boot(stack, plan);
         print(boot);
@@ -129,8 +139,8 @@ class BootedGuestTest {
         StandIn igd = boot.standIns().get(0);
         assertEquals("0000:00:02.0", igd.hostAddress());
         StandIn.PlannedAddress planned = igd.guestAddress().orElseThrow(() -> new AssertionError("the plan must place the IGD"));
-        // Controller index 0 on q35 is pcie-root, which the guest numbers bus 00 of domain 0000.
-        assertEquals(0, planned.bus(), "planned on pcie-root");
+        // Controller index 0 is the root bus, which the guest numbers bus 00 of domain 0000.
+        assertEquals(0, planned.bus(), "planned on the root bus");
         GuestReport.Device device = standInAt(boot.report(), planned.toString(), igd);
         assertEquals("0000:00:02.0", device.address());
         assertEquals("pci0000:00", device.hostBridge());
@@ -211,6 +221,14 @@ class BootedGuestTest {
             }
         }
         return phbs;
+    }
+
+    /** Every spapr-pci-host-bridge controller of a plan, with or without a target index. */
+    private static long spaprControllers(String plan) {
+        Element devices = GuestDomain.child(GuestDomain.parse(plan).getDocumentElement(), "devices").orElseThrow();
+        return GuestDomain.children(devices, "controller").stream()
+                .filter(controller -> GuestDomain.child(controller, "model").map(model -> model.getAttribute("name").equals("spapr-pci-host-bridge")).orElse(false))
+                .count();
     }
 
     private static List<Integer> plannedCells(String plan) {
