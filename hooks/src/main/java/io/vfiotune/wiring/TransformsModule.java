@@ -4,6 +4,7 @@ import com.google.inject.AbstractModule;
 import io.vfiotune.xml.guice.TransformBindings;
 import io.vfiotune.xml.transforms.GpuDirectCliqueTransform;
 import io.vfiotune.xml.transforms.IgdTransform;
+import io.vfiotune.xml.transforms.TopologyMirrorTransform;
 import io.vfiotune.xml.transforms.MsixRelocationTransform;
 import io.vfiotune.xml.transforms.SpaprPhbTransform;
 
@@ -19,5 +20,6 @@ public final class TransformsModule extends AbstractModule {
         TransformBindings.bindTransform(binder(), MsixRelocationTransform.class);
         TransformBindings.bindTransform(binder(), SpaprPhbTransform.class);
         TransformBindings.bindTransform(binder(), IgdTransform.class);
+        TransformBindings.bindTransform(binder(), TopologyMirrorTransform.class);
     }
 }

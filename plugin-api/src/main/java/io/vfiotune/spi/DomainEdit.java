@@ -2,6 +2,7 @@ package io.vfiotune.spi;
 
 import static java.util.Objects.requireNonNull;
 
+import java.util.Optional;
 import java.util.OptionalInt;
 
 /**
@@ -103,11 +104,65 @@ public sealed interface DomainEdit {
         }
     }
 
-    /** Pin a hostdev to a guest PCI address (the {@code <address type='pci'>} of the {@code <hostdev>}). */
-    record SetGuestAddress(PciAddress hostdev, GuestPciAddress address) implements DomainEdit {
+    /**
+     * Add a PCIe controller of a q35 or virt guest. An expander bus names the guest
+     * NUMA cell it sits on and the first bus number it takes; ports sit at a pinned
+     * address, because libvirt would put an unaddressed port on {@code pcie.0}.
+     *
+     * @param address where the controller plugs in; empty lets libvirt choose (expander buses on {@code pcie.0})
+     * @param busNr the expander bus's {@code <target busNr>}
+     * @param numaNode the expander bus's {@code <target><node>}
+     */
+    record AddPcieController(int index, PcieControllerModel model, Optional<GuestPciAddress> address, OptionalInt busNr, OptionalInt numaNode) implements DomainEdit {
+        public AddPcieController {
+            requireNonNull(model, "model is null");
+            requireNonNull(address, "address is null");
+            requireNonNull(busNr, "busNr is null");
+            requireNonNull(numaNode, "numaNode is null");
+        }
+
+        @Override
+        public String subject() {
+            return model.xmlName() + " " + index;
+        }
+
+        @Override
+        public boolean guestVisible() {
+            return true;
+        }
+    }
+
+    /** The PCIe controllers vfio-tune adds, by libvirt's {@code model} names. */
+    enum PcieControllerModel {
+        EXPANDER_BUS("pcie-expander-bus"),
+        ROOT_PORT("pcie-root-port"),
+        SWITCH_UPSTREAM_PORT("pcie-switch-upstream-port"),
+        SWITCH_DOWNSTREAM_PORT("pcie-switch-downstream-port");
+
+        private final String xmlName;
+
+        PcieControllerModel(String xmlName) {
+            this.xmlName = xmlName;
+        }
+
+        public String xmlName() {
+            return xmlName;
+        }
+    }
+
+    /**
+     * Pin a hostdev to a guest PCI address (the {@code <address type='pci'>} of the {@code <hostdev>}).
+     *
+     * @param multifunction whether the address says {@code multifunction='on'}: function 0 of a slot that holds more
+     */
+    record SetGuestAddress(PciAddress hostdev, GuestPciAddress address, boolean multifunction) implements DomainEdit {
         public SetGuestAddress {
             requireNonNull(hostdev, "hostdev is null");
             requireNonNull(address, "address is null");
+        }
+
+        public SetGuestAddress(PciAddress hostdev, GuestPciAddress address) {
+            this(hostdev, address, false);
         }
 
         @Override

@@ -10,6 +10,7 @@ import java.util.OptionalInt;
  *
  * @param modelName {@code <model name=...>}, e.g. {@code spapr-pci-host-bridge}
  * @param address where the controller itself is plugged in (bridges), when pinned
+ * @param busNr an expander bus's {@code <target busNr>}: the first guest bus number it takes
  */
 public record PciControllerView(
         int index,
@@ -17,7 +18,13 @@ public record PciControllerView(
         Optional<String> modelName,
         OptionalInt targetIndex,
         OptionalInt numaNode,
-        Optional<GuestPciAddress> address) {
+        Optional<GuestPciAddress> address,
+        OptionalInt busNr) {
+
+    public PciControllerView(int index, String model, Optional<String> modelName, OptionalInt targetIndex, OptionalInt numaNode,
+            Optional<GuestPciAddress> address) {
+        this(index, model, modelName, targetIndex, numaNode, address, OptionalInt.empty());
+    }
 
     public boolean isRoot() {
         return model.equals("pci-root");

@@ -1,5 +1,7 @@
 package io.vfiotune.spi;
 
+import static java.util.Objects.requireNonNull;
+
 import java.util.List;
 import java.util.Optional;
 import java.util.OptionalInt;
@@ -12,6 +14,8 @@ import java.util.OptionalInt;
  * @param rootComplex the host bridge the function hangs off, named like its sysfs directory ({@code pci0000:80})
  * @param nvlinks functions joined to this one by NVLink2 (POWER9 V100 and its NPU links), sorted
  * @param configBytes how many bytes of config space could be read (64 for non-root, 256 or 4096)
+ * @param subsystem subsystem vendor and device as {@code vendor << 16 | device}, from sysfs (for a bridge
+ *        Linux reads it from the Subsystem ID capability); empty when sysfs does not say
  */
 public record PciFunction(
         PciAddress address,
@@ -30,7 +34,8 @@ public record PciFunction(
         String rootComplex,
         List<PciAddress> nvlinks,
         int configBytes,
-        List<Finding> faults) {
+        List<Finding> faults,
+        OptionalInt subsystem) {
 
     public static final int VENDOR_NVIDIA = 0x10de;
     public static final int VENDOR_INTEL = 0x8086;
@@ -41,6 +46,16 @@ public record PciFunction(
         upstream = List.copyOf(upstream);
         nvlinks = List.copyOf(nvlinks);
         faults = List.copyOf(faults);
+        requireNonNull(subsystem, "subsystem is null");
+    }
+
+    /** Without a subsystem ID: transforms and tests that never look at it. */
+    public PciFunction(PciAddress address, int vendorId, int deviceId, int classCode, OptionalInt numaNode, OptionalInt iommuGroup,
+            Optional<String> driver, List<PciBar> bars, List<PciCapability> capabilities, Optional<MsixLayout> msix,
+            Optional<PciePortType> portType, Optional<AcsControl> acs, List<PciAddress> upstream, String rootComplex,
+            List<PciAddress> nvlinks, int configBytes, List<Finding> faults) {
+        this(address, vendorId, deviceId, classCode, numaNode, iommuGroup, driver, bars, capabilities, msix, portType, acs, upstream,
+                rootComplex, nvlinks, configBytes, faults, OptionalInt.empty());
     }
 
     /** Config byte 0x0B. */

@@ -13,6 +13,7 @@ public record TuneAnnotations(
         MsixMode msixRelocation,
         PhbMode spaprPhbs,
         IgdMode igd,
+        TopologyMode topology,
         List<HostdevAnnotation> hostdevs) {
 
     public enum OnMismatch { REFUSE, WARN }
@@ -24,6 +25,8 @@ public record TuneAnnotations(
     public enum PhbMode { PER_IOMMU_GROUP, OFF }
 
     public enum IgdMode { AUTO, LEGACY, UPT, OFF }
+
+    public enum TopologyMode { MIRROR, OFF }
 
     public TuneAnnotations {
         hostdevs = List.copyOf(hostdevs);

@@ -147,7 +147,25 @@ public final class SysfsHostTopology implements HostTopology {
         return Optional.of(new PciFunction(address, decoded.vendorId(), decoded.deviceId(), decoded.classCode(),
                 readNumaNode(directory, subject, faults), group, readLinkName(directory.resolve("driver")), bars,
                 decoded.capabilities(), decoded.msix(), decoded.portType(), decoded.acs(), placement.upstream(), placement.rootComplex(),
-                nvlinks, config.length, faults));
+                nvlinks, config.length, faults, readSubsystem(directory)));
+    }
+
+    /**
+     * Linux's {@code subsystem_vendor}/{@code subsystem_device}: for an endpoint the header's, for a bridge
+     * its Subsystem ID capability's (config space alone would not say). Only NCCL's switch rules read it,
+     * so a missing file is no fault.
+     */
+    private static OptionalInt readSubsystem(Path directory) {
+        Optional<String> vendor = readText(directory.resolve("subsystem_vendor"));
+        Optional<String> device = readText(directory.resolve("subsystem_device"));
+        if (vendor.isEmpty() || device.isEmpty()) {
+            return OptionalInt.empty();
+        }
+        try {
+            return OptionalInt.of((int) (parseHex(vendor.get().trim()) << 16 | parseHex(device.get().trim())));
+        } catch (NumberFormatException e) {
+            return OptionalInt.empty();
+        }
     }
 
     private Optional<List<BarDecoder.ResourceLine>> readResource(Path directory, String subject, List<Finding> faults) {

@@ -88,6 +88,7 @@ public final class AnnotationBinder {
         onlyOnce("vt:msix-relocation", tune.msixRelocation, duplicates);
         onlyOnce("vt:spapr-phbs", tune.spaprPhbs, duplicates);
         onlyOnce("vt:igd", tune.igd, duplicates);
+        onlyOnce("vt:topology", tune.topology, duplicates);
         onlyOnce("vt:generated", tune.generated, duplicates);
         if (!duplicates.isEmpty()) {
             throw new AnnotationException(duplicates);
@@ -185,6 +186,7 @@ public final class AnnotationBinder {
                 mode(tune.msixRelocation, TuneAnnotations.MsixMode.class, TuneAnnotations.MsixMode.OFF),
                 mode(tune.spaprPhbs, TuneAnnotations.PhbMode.class, TuneAnnotations.PhbMode.OFF),
                 mode(tune.igd, TuneAnnotations.IgdMode.class, TuneAnnotations.IgdMode.OFF),
+                mode(tune.topology, TuneAnnotations.TopologyMode.class, TuneAnnotations.TopologyMode.OFF),
                 hostdevs);
     }
 

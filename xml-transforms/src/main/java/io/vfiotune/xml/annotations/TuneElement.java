@@ -32,6 +32,9 @@ public class TuneElement {
     @XmlElement(name = "igd")
     List<ModeElement> igd = new ArrayList<>();
 
+    @XmlElement(name = "topology")
+    List<ModeElement> topology = new ArrayList<>();
+
     @XmlElement(name = "hostdev")
     List<HostdevElement> hostdevs = new ArrayList<>();
 

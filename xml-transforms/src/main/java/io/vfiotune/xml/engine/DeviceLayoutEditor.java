@@ -53,8 +53,10 @@ final class DeviceLayoutEditor {
             move(move);
         } else if (edit instanceof DomainEdit.AddSpaprPhb phb) {
             addPhb(phb);
+        } else if (edit instanceof DomainEdit.AddPcieController controller) {
+            addPcieController(controller);
         } else if (edit instanceof DomainEdit.SetGuestAddress address) {
-            domain.hostdevElement(address.hostdev()).ifPresent(hostdev -> pin(hostdev, address.address()));
+            domain.hostdevElement(address.hostdev()).ifPresent(hostdev -> pin(hostdev, address.address(), address.multifunction()));
         } else if (edit instanceof DomainEdit.EnableRomBar rom) {
             domain.hostdevElement(rom.hostdev()).ifPresent(DeviceLayoutEditor::enableRomBar);
         }
@@ -65,7 +67,7 @@ final class DeviceLayoutEditor {
             return 0;
         } else if (edit instanceof DomainEdit.MoveGuestDevice) {
             return 1;
-        } else if (edit instanceof DomainEdit.AddSpaprPhb) {
+        } else if (edit instanceof DomainEdit.AddSpaprPhb || edit instanceof DomainEdit.AddPcieController) {
             return 2;
         } else if (edit instanceof DomainEdit.SetGuestAddress) {
             return 3;
@@ -118,27 +120,60 @@ final class DeviceLayoutEditor {
         if (exists) {
             return;
         }
-        XmlElement devices = DomainXml.child(domain.domainElement(), "devices").orElseThrow();
-        List<XmlElement> controllers = domain.deviceElements().stream().filter(device -> device.localName().equals("controller")).toList();
-        XmlElement anchor = !domain.pciControllerElements().isEmpty() ? last(domain.pciControllerElements())
-                : !controllers.isEmpty() ? last(controllers)
-                : DomainXml.child(devices, "emulator").orElse(null);
-        XmlElement controller = devices.insertChildAfter(anchor, XmlElement.create("controller",
-                "type", "pci", "index", Integer.toString(phb.index()), "model", "pci-root"));
+        XmlElement controller = XmlElement.create("controller", "type", "pci", "index", Integer.toString(phb.index()), "model", "pci-root");
+        insertController(controller);
         controller.appendChild(XmlElement.create("model", "name", "spapr-pci-host-bridge"));
         XmlElement target = controller.appendChild(XmlElement.create("target", "index", Integer.toString(phb.targetIndex())));
         phb.numaNode().ifPresent(node -> target.appendChild(XmlElement.create("node")).setTextContent(Integer.toString(node)));
     }
 
-    private static void pin(XmlElement hostdev, GuestPciAddress address) {
+    private void addPcieController(DomainEdit.AddPcieController add) {
+        boolean exists = domain.pciControllerElements().stream()
+                .anyMatch(controller -> controller.attribute("index").map(String::trim).filter(String.valueOf(add.index())::equals).isPresent());
+        if (exists) {
+            return;
+        }
+        XmlElement controller = XmlElement.create("controller", "type", "pci", "index", Integer.toString(add.index()), "model", add.model().xmlName());
+        // in the document first: children take their indent from it
+        insertController(controller);
+        if (add.busNr().isPresent() || add.numaNode().isPresent()) {
+            XmlElement target = controller.appendChild(add.busNr().isPresent()
+                    ? XmlElement.create("target", "busNr", Integer.toString(add.busNr().getAsInt())) : XmlElement.create("target"));
+            add.numaNode().ifPresent(node -> target.appendChild(XmlElement.create("node")).setTextContent(Integer.toString(node)));
+        }
+        add.address().ifPresent(address -> controller.appendChild(addressElement(address, false)));
+    }
+
+    /** After the last PCI controller (controllers are added in index order), else after any controller or the emulator. */
+    private void insertController(XmlElement controller) {
+        XmlElement devices = DomainXml.child(domain.domainElement(), "devices").orElseThrow();
+        List<XmlElement> controllers = domain.deviceElements().stream().filter(device -> device.localName().equals("controller")).toList();
+        XmlElement anchor = !domain.pciControllerElements().isEmpty() ? last(domain.pciControllerElements())
+                : !controllers.isEmpty() ? last(controllers)
+                : DomainXml.child(devices, "emulator").orElse(null);
+        devices.insertChildAfter(anchor, controller);
+    }
+
+    private static void pin(XmlElement hostdev, GuestPciAddress address, boolean multifunction) {
         Optional<XmlElement> existing = DomainXml.child(hostdev, "address");
         if (existing.isPresent() && "pci".equals(existing.get().attribute("type").orElse(""))) {
             setAddress(existing.get(), address);
+            if (multifunction && !"on".equals(existing.get().attribute("multifunction").orElse(""))) {
+                existing.get().setAttribute("multifunction", "on");
+            }
             return;
         }
         existing.ifPresent(hostdev::removeChild);
-        hostdev.appendChild(XmlElement.create("address", "type", "pci", "domain", hex(address.domain(), 4), "bus", hex(address.bus(), 2),
-                "slot", hex(address.slot(), 2), "function", String.format(Locale.ROOT, "0x%x", address.function())));
+        hostdev.appendChild(addressElement(address, multifunction));
+    }
+
+    private static XmlElement addressElement(GuestPciAddress address, boolean multifunction) {
+        XmlElement element = XmlElement.create("address", "type", "pci", "domain", hex(address.domain(), 4), "bus", hex(address.bus(), 2),
+                "slot", hex(address.slot(), 2), "function", String.format(Locale.ROOT, "0x%x", address.function()));
+        if (multifunction) {
+            element.setAttribute("multifunction", "on");
+        }
+        return element;
     }
 
     /** Rewrites only the parts that differ, so an address written as {@code bus='1'} that is already right stays as written. */

@@ -104,7 +104,9 @@ final class DomainXml implements DomainView {
                     target.flatMap(element -> element.attribute("index")).map(DomainXml::parseNumber).filter(n -> n >= 0).map(OptionalInt::of).orElse(OptionalInt.empty()),
                     target.flatMap(element -> child(element, "node")).map(node -> parseNumber(node.text().trim())).filter(n -> n >= 0)
                             .map(OptionalInt::of).orElse(OptionalInt.empty()),
-                    guestAddress(controller)));
+                    guestAddress(controller),
+                    target.flatMap(element -> element.attribute("busNr")).map(String::trim).map(DomainXml::parseNumber).filter(n -> n >= 0)
+                            .map(OptionalInt::of).orElse(OptionalInt.empty())));
         }
         return List.copyOf(controllers);
     }
