@@ -10,6 +10,9 @@ import io.vfiotune.spi.PciAddress;
 import io.vfiotune.spi.PciFunction;
 import io.vfiotune.spi.VfioTuneException;
 import io.vfiotune.wiring.VfioTune;
+import io.vfiotune.xml.engine.DomainPlanner;
+import io.vfiotune.xml.engine.PlanResult;
+import io.vfiotune.xml.transforms.TopologyPairs;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Option;
@@ -21,7 +24,8 @@ import java.util.List;
 import java.util.Optional;
 import java.util.concurrent.Callable;
 
-@Command(name = "probe", description = "Print the host topology vfio-tune sees: devices, groups, NUMA, bridges, capabilities, MSI-X, clique room.")
+@Command(name = "probe", description = "Print the host topology vfio-tune sees: devices, groups, NUMA, bridges, capabilities, MSI-X, clique room;"
+        + " with --domain, the host and guest path type of every pair of the domain's devices.")
 final class ProbeCommand implements Callable<Integer> {
     @ParentCommand
     Main main;
@@ -31,6 +35,10 @@ final class ProbeCommand implements Callable<Integer> {
 
     @Option(names = "--json", description = "Print JSON instead of text.")
     boolean json;
+
+    @Option(names = "--domain", paramLabel = "DOMAIN.xml|-", description = "Also show, for every pair of the domain's hostdevs, the path type NCCL finds on this host"
+            + " (PIX, PXB, PHB, SYS) and the one the planned guest gives them, with each device's guest NUMA node; the functions shown are the domain's.")
+    String domain;
 
     @Parameters(arity = "0..*", paramLabel = "BDF", description = "Functions to show (default: all).")
     List<String> functions = new ArrayList<>();
@@ -47,6 +55,13 @@ final class ProbeCommand implements Callable<Integer> {
             }
             addresses.add(PciAddress.parse(text));
         }
+        Optional<TopologyPairs.Table> pairs = Optional.empty();
+        if (domain != null) {
+            pairs = Optional.of(domainPairs(injector, topology));
+            if (addresses.isEmpty()) {
+                pairs.get().devices().forEach(device -> addresses.addAll(device.functions()));
+            }
+        }
         if (addresses.isEmpty()) {
             addresses.addAll(topology.listFunctions());
         }
@@ -62,12 +77,29 @@ final class ProbeCommand implements Callable<Integer> {
             }
         }
         ProbeReport report = new ProbeReport(topology, topology.facts().pageSize(), PciIds.system());
-        main.console.out().print(json ? report.json(found) : report.text(found));
+        if (json) {
+            main.console.out().print(pairs.isEmpty() ? report.json(found) : TopologyReport.json(report.json(found), pairs.get()));
+        } else {
+            main.console.out().print(report.text(found));
+            pairs.ifPresent(table -> main.console.out().print(TopologyReport.text(table)));
+        }
         main.console.out().flush();
         if ("1".equals(main.console.environment().get("VFIO_TUNE_TIMING"))) {
             // For src/scripts/bench-probe: the in-process cost, without JVM start-up.
             main.console.err().printf("vfio-tune: timing probe %d us%n", (System.nanoTime() - started) / 1000);
         }
         return missing ? ExitStatus.REFUSED.code() : ExitStatus.OK.code();
+    }
+
+    /** The pair table of the domain as vfio-tune would write it: planned when the plan goes through, else as given. */
+    private TopologyPairs.Table domainPairs(Injector injector, SysfsHostTopology topology) {
+        byte[] input = Planning.readDomain(main.console, domain);
+        DomainPlanner planner = injector.getInstance(DomainPlanner.class);
+        PlanResult result = planner.plan(input, topology);
+        if (result.output().isEmpty()) {
+            main.console.err().println(Finding.warning("PROBE-NOT-PLANNED", "domain " + result.domainName(),
+                    "the plan refuses (run 'vfio-tune plan' for why); the guest column shows the definition as given").format());
+        }
+        return TopologyPairs.of(planner.view(result.output().orElse(input)), topology);
     }
 }

@@ -4,6 +4,7 @@ import static java.util.Objects.requireNonNull;
 
 import io.vfiotune.spi.DomainEdit;
 import io.vfiotune.spi.DomainTransform;
+import io.vfiotune.spi.DomainView;
 import io.vfiotune.spi.ExitStatus;
 import io.vfiotune.spi.Finding;
 import io.vfiotune.spi.HostTopology;
@@ -130,6 +131,32 @@ public final class DomainPlanner {
             return new PlanResult(Optional.of(input), false, true, name, edits, findings, domain.annotations().onMismatch());
         }
         return new PlanResult(Optional.of(output.getBytes(StandardCharsets.UTF_8)), true, true, name, edits, findings, domain.annotations().onMismatch());
+    }
+
+    /**
+     * The domain as transforms see it, for reports that read a definition (a plan's
+     * output among them) without planning it. Without {@code <vt:tune>} every
+     * annotation reads as off.
+     *
+     * @throws VfioTuneException for input that is not a readable domain, or invalid annotations
+     */
+    public DomainView view(byte[] input) {
+        String text = SecureXmlReader.checkedText(input, "input");
+        XmlDocument document;
+        try {
+            document = LosslessXmlParser.parse(text);
+        } catch (IllegalArgumentException e) {
+            throw SecureXmlReader.refuse("XML-MALFORMED", "input", e.getMessage());
+        }
+        XmlElement root = document.root();
+        if (!root.localName().equals("domain") || !root.namespaceUri().isEmpty()) {
+            throw SecureXmlReader.refuse("XML-NOT-DOMAIN", "<" + root.name() + ">", "the document is not a libvirt <domain> definition");
+        }
+        Optional<XmlElement> tune = DomainXml.child(root, "metadata").flatMap(metadata -> metadata.firstChild(AnnotationNamespace.URI, "tune"));
+        TuneAnnotations annotations = tune.isPresent() ? binder.bind(tune.get().toStandaloneXml()).annotations()
+                : new TuneAnnotations(TuneAnnotations.OnMismatch.REFUSE, TuneAnnotations.CliqueMode.OFF, TuneAnnotations.MsixMode.OFF,
+                        TuneAnnotations.PhbMode.OFF, TuneAnnotations.IgdMode.OFF, TuneAnnotations.TopologyMode.OFF, List.of());
+        return new DomainXml(root, annotations);
     }
 
     private static PlanResult unchanged(byte[] input, boolean annotated, String name) {

@@ -87,8 +87,8 @@ public final class TopologyMirrorTransform implements DomainTransform {
             return new TransformResult(edits, findings);
         }
         if (pinned.size() < units.size()) {
-            findings.add(Finding.error("TOPOLOGY-PINNED", subject, "hostdevs " + MirrorUnits.describe(pinned) + " are pinned by the definition and "
-                    + MirrorUnits.describe(units.stream().filter(unit -> !pinned.contains(unit)).toList()) + " are not; the mirror places all of a domain's"
+            findings.add(Finding.error("TOPOLOGY-PINNED", subject, "the definition pins " + MirrorUnits.describe(pinned) + " and not "
+                    + MirrorUnits.describe(units.stream().filter(unit -> !pinned.contains(unit)).toList()) + "; the mirror places all of a domain's"
                     + " hostdevs or none, and never moves a pinned one: remove the <address> of the pinned hostdevs (and the controllers that held them) to"
                     + " plan them all, or set <vt:topology mode='off'/>"));
             return new TransformResult(List.of(), findings);
@@ -131,6 +131,8 @@ public final class TopologyMirrorTransform implements DomainTransform {
         List<DomainEdit> controllers = new ArrayList<>();
         List<DomainEdit> addresses = new ArrayList<>();
         Map<Integer, Integer> busesPerExpander = new LinkedHashMap<>();
+        // said only once the layout is known to fit
+        List<Finding> layouts = new ArrayList<>();
         for (Map.Entry<Integer, List<MirrorNode>> entry : forests.entrySet()) {
             int hostNode = entry.getKey();
             List<MirrorNode> forest = entry.getValue();
@@ -153,7 +155,7 @@ public final class TopologyMirrorTransform implements DomainTransform {
                 }
             }
             busesPerExpander.put(expander, allocator.allocated() - before);
-            findings.add(Finding.info("TOPOLOGY-LAYOUT", "expander bus " + expander, (hostNode == Integer.MAX_VALUE ? "devices the host gives no NUMA node"
+            layouts.add(Finding.info("TOPOLOGY-LAYOUT", "expander bus " + expander, (hostNode == Integer.MAX_VALUE ? "devices the host gives no NUMA node"
                     : "host NUMA node " + hostNode) + (cell.isPresent() ? " (guest cell " + cell.getAsInt() + ")" : "") + ": "
                     + forest.stream().map(MirrorNode::describe).collect(Collectors.joining(", "))));
         }
@@ -174,6 +176,7 @@ public final class TopologyMirrorTransform implements DomainTransform {
             }
         }
         edits.addAll(addresses);
+        findings.addAll(layouts);
         for (Unit unit : units) {
             if (unit.members().stream().anyMatch(member -> member.hostdev().guestAddress().isPresent())) {
                 findings.add(Finding.info("TOPOLOGY-MOVED", unit.describe(), "moved off its root port on pcie.0 (libvirt's one-port-per-device default) into the mirror"));

@@ -4,6 +4,7 @@ import io.vfiotune.spi.DomainView;
 import io.vfiotune.spi.Finding;
 import io.vfiotune.spi.HostTopology;
 import io.vfiotune.spi.NcclPathType;
+import io.vfiotune.spi.PciAddress;
 import io.vfiotune.spi.PciControllerView;
 import io.vfiotune.spi.PcieLineage;
 import io.vfiotune.xml.transforms.MirrorUnits.Unit;
@@ -26,9 +27,13 @@ public final class TopologyPairs {
     }
 
     /**
+     * @param guestAddress where the definition puts function 0 (libvirt's {@code bus} is a controller index)
      * @param guestNode the guest NUMA node of the expander bus the device sits below; empty on pcie.0 or an expander bus without one
      */
-    public record Device(String name, OptionalInt hostNode, Optional<String> guestBus, OptionalInt guestNode) {
+    public record Device(String name, List<PciAddress> functions, OptionalInt hostNode, Optional<String> guestAddress, OptionalInt guestNode) {
+        public Device {
+            functions = List.copyOf(functions);
+        }
     }
 
     public record Table(List<Device> devices, List<Pair> pairs) {
@@ -47,7 +52,7 @@ public final class TopologyPairs {
             Optional<PcieLineage> lineage = unit.guestAddress().flatMap(tree::lineage);
             Optional<PciControllerView> expander = unit.guestAddress().flatMap(address -> MirrorCheck.expanderAbove(address, tree));
             guest.add(lineage);
-            devices.add(new Device(unit.describe(), unit.hostNode(), unit.guestAddress().map(Object::toString),
+            devices.add(new Device(unit.describe(), unit.members().stream().map(member -> member.function().address()).toList(), unit.hostNode(), unit.guestAddress().map(Object::toString),
                     expander.map(PciControllerView::numaNode).orElse(OptionalInt.empty())));
         }
         List<Pair> pairs = new ArrayList<>();
