@@ -176,7 +176,16 @@ public final class GoldenHarness {
                 if (!validation.ok()) {
                     stackProblems.add(name + ": " + stack + " rejects the output: virt-xml-validate: " + (validation.stderr() + validation.stdout()).strip());
                 }
-                Libvirt.Result argv = stack.domxmlToNative(staged);
+                String rendered = JudgingMachineNuma.adapt(output);
+                Path renderedFile = rendered.equals(output) ? staged : stack.stage(name + "-numa-adapted.xml", rendered.getBytes(StandardCharsets.UTF_8));
+                Libvirt.Result argv;
+                try {
+                    argv = stack.domxmlToNative(renderedFile);
+                } finally {
+                    if (!renderedFile.equals(staged)) {
+                        Files.deleteIfExists(renderedFile);
+                    }
+                }
                 if (!argv.ok()) {
                     stackProblems.add(name + ": " + stack + " rejects the output: domxml-to-native: " + argv.stderr().strip());
                 } else {
