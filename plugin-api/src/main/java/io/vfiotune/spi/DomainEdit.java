@@ -84,6 +84,33 @@ public sealed interface DomainEdit {
     }
 
     /**
+     * Give the guest firmware a {@code -fw_cfg name=NAME,string=VALUE} item. libvirt's
+     * {@code <sysinfo type='fwcfg'>} refuses the {@code opt/ovmf/} names OVMF reads
+     * ("That firmware name is reserved", libvirt 9.0 and 11.3), so the engine writes it
+     * as a {@code <qemu:commandline>} pair, recorded and taken back like a property.
+     */
+    record SetFirmwareConfig(String name, String value) implements DomainEdit {
+        public SetFirmwareConfig {
+            requireNonNull(name, "name is null");
+            requireNonNull(value, "value is null");
+            if (!name.startsWith("opt/") || name.contains(",") || value.contains(",")) {
+                throw new IllegalArgumentException("fw_cfg items are named opt/..., and neither name nor value may hold a comma: " + name + "=" + value);
+            }
+        }
+
+        @Override
+        public String subject() {
+            return name;
+        }
+
+        @Override
+        public boolean guestVisible() {
+            // Read by the firmware at boot only; a restored or migrated guest does not boot again.
+            return false;
+        }
+    }
+
+    /**
      * Add an extra sPAPR PHB: {@code <controller type='pci' model='pci-root'>}
      * with {@code <model name='spapr-pci-host-bridge'/>}. Devices name it as
      * {@code bus=index}; QEMU sees {@code targetIndex}.

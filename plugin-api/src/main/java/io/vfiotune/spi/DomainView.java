@@ -2,6 +2,7 @@ package io.vfiotune.spi;
 
 import java.util.List;
 import java.util.Optional;
+import java.util.OptionalInt;
 
 /**
  * What a transform may read of a domain definition. Transforms never edit the
@@ -50,6 +51,20 @@ public interface DomainView {
      * the loader is a SeaBIOS or qboot ROM image.
      */
     boolean uefiFirmware();
+
+    /**
+     * The guest's physical address width, when the definition fixes it:
+     * {@code <cpu><maxphysaddr mode='emulate' bits='N'/>}. Empty when it does not
+     * (see {@link #hostPhysicalAddressBits()}), and QEMU's default of 40 applies.
+     */
+    default OptionalInt physicalAddressBits() {
+        return OptionalInt.empty();
+    }
+
+    /** Whether the guest takes the host's width: {@code <maxphysaddr mode='passthrough'/>} or {@code <cpu mode='host-passthrough'>}. */
+    default boolean hostPhysicalAddressBits() {
+        return false;
+    }
 
     TuneAnnotations annotations();
 }

@@ -16,6 +16,7 @@ public class GeneratedElement {
         @XmlElement(name = "alias", type = Item.Alias.class),
         @XmlElement(name = "property", type = Item.Property.class),
         @XmlElement(name = "set", type = Item.SetArgument.class),
+        @XmlElement(name = "fw-cfg", type = Item.FirmwareConfig.class),
         @XmlElement(name = "container", type = Item.Container.class)
     })
     List<Item> items = new ArrayList<>();
@@ -48,6 +49,12 @@ public class GeneratedElement {
         public static class SetArgument extends Item {
             @XmlAttribute(name = "alias")
             public String alias;
+            @XmlAttribute(name = "name")
+            public String name;
+        }
+
+        /** A {@code -fw_cfg name=NAME,string=...} pair in {@code <qemu:commandline>}. */
+        public static class FirmwareConfig extends Item {
             @XmlAttribute(name = "name")
             public String name;
         }

@@ -107,7 +107,13 @@ public final class DomainPlanner {
         List<DomainEdit> layout = new DeviceLayoutEditor(domain).apply(edits, document);
         // Guest-visible edits the definition already carries are not changes; the hook must not refuse a restore over them.
         edits.removeIf(edit -> edit.guestVisible() && !layout.contains(edit));
-        List<DomainEdit> properties = edits.stream().filter(edit -> !edit.guestVisible()).toList();
+        for (DomainEdit edit : edits) {
+            if (edit instanceof DomainEdit.SetFirmwareConfig fwCfg) {
+                // a command-line item every libvirt and QEMU version takes, whatever the property form
+                editor.setFirmwareConfig(fwCfg);
+            }
+        }
+        List<DomainEdit> properties = edits.stream().filter(edit -> edit instanceof DomainEdit.SetDeviceProperty || edit instanceof DomainEdit.SetAliasedDeviceProperty).toList();
         if (!properties.isEmpty()) {
             Optional<OutputForm> form = chooseForm(domain, host, findings);
             if (form.isEmpty()) {
@@ -120,10 +126,10 @@ public final class DomainPlanner {
                     editor.setProperty(property, form.get());
                 }
             }
-            findings.addAll(editor.findings());
-            if (findings.stream().anyMatch(finding -> finding.severity() == Severity.ERROR)) {
-                return new PlanResult(Optional.empty(), false, true, name, edits, findings, domain.annotations().onMismatch());
-            }
+        }
+        findings.addAll(editor.findings());
+        if (findings.stream().anyMatch(finding -> finding.severity() == Severity.ERROR)) {
+            return new PlanResult(Optional.empty(), false, true, name, edits, findings, domain.annotations().onMismatch());
         }
         writeRecord(tune, editor.record());
         String output = document.serialize();
@@ -211,6 +217,8 @@ public final class DomainPlanner {
                 generated.appendChild(XmlElement.create(prefix + "property", "alias", property.alias, "name", property.name));
             } else if (item instanceof Item.SetArgument set) {
                 generated.appendChild(XmlElement.create(prefix + "set", "alias", set.alias, "name", set.name));
+            } else if (item instanceof Item.FirmwareConfig fwCfg) {
+                generated.appendChild(XmlElement.create(prefix + "fw-cfg", "name", fwCfg.name));
             } else if (item instanceof Item.Container container) {
                 generated.appendChild(container.alias == null ? XmlElement.create(prefix + "container", "kind", container.kind)
                         : XmlElement.create(prefix + "container", "kind", container.kind, "alias", container.alias));

@@ -127,6 +127,23 @@ final class DomainXml implements DomainView {
     }
 
     @Override
+    public OptionalInt physicalAddressBits() {
+        Optional<XmlElement> maxphysaddr = child(domain, "cpu").flatMap(cpu -> child(cpu, "maxphysaddr"));
+        if (maxphysaddr.isEmpty() || !"emulate".equals(maxphysaddr.get().attribute("mode").orElse(""))) {
+            return OptionalInt.empty();
+        }
+        int bits = parseNumber(maxphysaddr.get().attribute("bits").orElse("").trim());
+        return bits > 0 ? OptionalInt.of(bits) : OptionalInt.empty();
+    }
+
+    @Override
+    public boolean hostPhysicalAddressBits() {
+        Optional<XmlElement> cpu = child(domain, "cpu");
+        return cpu.flatMap(element -> element.attribute("mode")).filter("host-passthrough"::equals).isPresent()
+                || cpu.flatMap(element -> child(element, "maxphysaddr")).flatMap(element -> element.attribute("mode")).filter("passthrough"::equals).isPresent();
+    }
+
+    @Override
     public List<String> videoModels() {
         return videoElements().stream().map(video -> child(video, "model").flatMap(model -> model.attribute("type")).orElse("default")).toList();
     }

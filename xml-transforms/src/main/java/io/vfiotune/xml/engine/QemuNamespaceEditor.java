@@ -54,6 +54,8 @@ final class QemuNamespaceEditor {
                         .ifPresent(element -> element.parent().removeChild(element));
             } else if (item instanceof Item.SetArgument set) {
                 commandline().ifPresent(commandline -> removeSetPair(commandline, set.alias, set.name));
+            } else if (item instanceof Item.FirmwareConfig fwCfg) {
+                commandline().ifPresent(commandline -> removeFirmwareConfig(commandline, fwCfg.name));
             }
         }
         for (Item item : previous) {
@@ -207,6 +209,49 @@ final class QemuNamespaceEditor {
         item.alias = alias;
         item.name = edit.property();
         record.add(item);
+    }
+
+    /**
+     * Adds {@code -fw_cfg name=NAME,string=VALUE}; a definition that gives the item itself keeps its value
+     * (QEMU refuses the same name twice), with a warning when it differs.
+     */
+    void setFirmwareConfig(DomainEdit.SetFirmwareConfig edit) {
+        String prefix = "name=" + edit.name() + ",";
+        Optional<XmlElement> commandline = commandline();
+        if (commandline.isPresent()) {
+            List<XmlElement> arguments = commandline.get().childElements(QEMU_NAMESPACE, "arg");
+            for (int i = 1; i < arguments.size(); i++) {
+                String value = arguments.get(i).attribute("value").orElse("");
+                if ("-fw_cfg".equals(arguments.get(i - 1).attribute("value").orElse("")) && value.startsWith(prefix)) {
+                    if (!value.equals(prefix + "string=" + edit.value())) {
+                        findings.add(Finding.warning("OVERRIDE-CONFLICT", edit.name(), "the definition already passes -fw_cfg " + value
+                                + "; keeping the user's item instead of the planned string=" + edit.value()));
+                    }
+                    return;
+                }
+            }
+        }
+        XmlElement target = commandline.orElseGet(() -> {
+            container(KIND_COMMANDLINE, null);
+            return root.appendChild(qemuElement(root, "commandline"));
+        });
+        target.appendChild(qemuElement(target, "arg", "value", "-fw_cfg"));
+        target.appendChild(qemuElement(target, "arg", "value", prefix + "string=" + edit.value()));
+        Item.FirmwareConfig item = new Item.FirmwareConfig();
+        item.name = edit.name();
+        record.add(item);
+    }
+
+    private static void removeFirmwareConfig(XmlElement commandline, String name) {
+        List<XmlElement> arguments = commandline.childElements(QEMU_NAMESPACE, "arg");
+        String prefix = "name=" + name + ",";
+        for (int i = 1; i < arguments.size(); i++) {
+            if ("-fw_cfg".equals(arguments.get(i - 1).attribute("value").orElse("")) && arguments.get(i).attribute("value").orElse("").startsWith(prefix)) {
+                commandline.removeChild(arguments.get(i));
+                commandline.removeChild(arguments.get(i - 1));
+                return;
+            }
+        }
     }
 
     private void conflict(Property edit, String alias, String userValue) {

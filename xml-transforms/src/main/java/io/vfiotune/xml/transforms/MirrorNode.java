@@ -53,6 +53,25 @@ sealed interface MirrorNode {
         }
     }
 
+    /** Every unit below this node. */
+    default List<Unit> units() {
+        if (this instanceof Device device) {
+            return List.of(device.unit());
+        }
+        return ((Switch) this).children().stream().flatMap(child -> child.units().stream()).toList();
+    }
+
+    /** The units below each guest root port of the mirror: one group per top-level node of each host NUMA node's forest. */
+    static List<List<Unit>> rootPortGroups(List<Unit> units) {
+        java.util.Map<Integer, List<Unit>> byNode = new java.util.TreeMap<>();
+        for (Unit unit : units) {
+            byNode.computeIfAbsent(unit.hostNode().orElse(Integer.MAX_VALUE), key -> new ArrayList<>()).add(unit);
+        }
+        List<List<Unit>> groups = new ArrayList<>();
+        byNode.values().forEach(members -> forest(members, 0).forEach(node -> groups.add(node.units())));
+        return groups;
+    }
+
     /** The nodes below a point at {@code depth} switches from the root complex, for units that share the switches above it. */
     static List<MirrorNode> forest(List<Unit> units, int depth) {
         List<MirrorNode> nodes = new ArrayList<>();

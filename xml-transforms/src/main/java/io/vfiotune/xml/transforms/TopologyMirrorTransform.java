@@ -84,6 +84,9 @@ public final class TopologyMirrorTransform implements DomainTransform {
         if (pinned.isEmpty()) {
             List<DomainEdit> edits = new ArrayList<>();
             layOut(domain, tree, units, cells, edits, findings);
+            if (findings.stream().noneMatch(finding -> finding.severity() == Severity.ERROR)) {
+                Mmio64Window.plan(domain, MirrorNode.rootPortGroups(units), edits, findings);
+            }
             return new TransformResult(edits, findings);
         }
         if (pinned.size() < units.size()) {
@@ -96,6 +99,9 @@ public final class TopologyMirrorTransform implements DomainTransform {
         List<String> differences = MirrorCheck.differences(units, tree, cells);
         if (differences.isEmpty()) {
             findings.add(Finding.info("TOPOLOGY-KEPT", subject, "the definition's layout already mirrors the host for " + MirrorUnits.describe(units)));
+            List<DomainEdit> edits = new ArrayList<>();
+            Mmio64Window.plan(domain, MirrorNode.rootPortGroups(units), edits, findings);
+            return new TransformResult(edits, findings);
         } else {
             findings.add(Finding.error("TOPOLOGY-PINNED", subject, "the pinned layout does not mirror the host: " + String.join("; ", differences)
                     + "; vfio-tune never moves pinned hostdevs: remove their <address> elements (and the controllers that held them) to let it plan them,"
