@@ -66,5 +66,13 @@ public interface DomainView {
         return false;
     }
 
+    /**
+     * Whether the guest CPU surely has 1 GiB pages (pdpe1gb): {@code <cpu mode='host-passthrough'>}
+     * or {@code mode='maximum'}. OVMF uses more than 40 address bits only then.
+     */
+    default boolean cpuHasGigabytePages() {
+        return false;
+    }
+
     TuneAnnotations annotations();
 }

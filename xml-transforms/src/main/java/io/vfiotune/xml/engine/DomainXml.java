@@ -144,6 +144,11 @@ final class DomainXml implements DomainView {
     }
 
     @Override
+    public boolean cpuHasGigabytePages() {
+        return child(domain, "cpu").flatMap(cpu -> cpu.attribute("mode")).filter(mode -> mode.equals("host-passthrough") || mode.equals("maximum")).isPresent();
+    }
+
+    @Override
     public List<String> videoModels() {
         return videoElements().stream().map(video -> child(video, "model").flatMap(model -> model.attribute("type")).orElse("default")).toList();
     }

@@ -17,9 +17,13 @@ import java.util.Locale;
  * <ul>
  * <li>OVMF (Debian 12's 2022.11 and Debian 13's 2025.02) gives 64-bit BARs one
  * eighth of the address space, 128 GiB; more is left unassigned ("can't assign;
- * no space") until {@code opt/ovmf/X-PciMmio64Mb} raises it;</li>
- * <li>SeaBIOS sizes its window to fit, within the upper half of the space
- * (1.16.3, QEMU 10.0) or all of it (1.16.2, QEMU 7.2);</li>
+ * no space") until {@code opt/ovmf/X-PciMmio64Mb} raises it, to the next power of
+ * two at or above the BARs (less left a BAR out); a window of half the space
+ * failed on Debian 13's, a quarter worked on both. OVMF counts more than 40
+ * bits only with 1 GiB pages in the CPU, and at most 46;</li>
+ * <li>SeaBIOS sizes its window to fit: 1.16.2 (QEMU 7.2) anywhere below the top,
+ * 1.16.3 (QEMU 10.0) left BARs out past about a quarter to half of the space;
+ * both follow {@code phys-bits}.</li>
  * <li>{@code pref64-reserve} on root ports only reserves room for hotplug, and
  * {@code pci-hole64-size} does not move either firmware: neither is written.</li>
  * </ul>
@@ -30,6 +34,7 @@ import java.util.Locale;
 final class Mmio64Window {
     static final String OVMF_MMIO64 = "opt/ovmf/X-PciMmio64Mb";
     static final int QEMU_DEFAULT_PHYS_BITS = 40;
+    static final int OVMF_MAX_PHYS_BITS = 46;
     private static final long MIB = 1L << 20;
     private static final long GIB = 1L << 30;
 
@@ -60,37 +65,39 @@ final class Mmio64Window {
             return;
         }
         String subject = "domain " + domain.name();
+        String needs = "the passthrough devices need " + size(need) + " of 64-bit MMIO (" + String.join(", ", windows) + ")";
         if (domain.hostPhysicalAddressBits() && domain.physicalAddressBits().isEmpty()) {
-            findings.add(Finding.info("TOPOLOGY-MMIO64", subject, "the passthrough devices need " + size(need) + " of 64-bit MMIO (" + String.join(", ", windows)
-                    + "); the guest takes the host's physical address width, which firmware sizes its window from, so nothing is set"));
+            findings.add(Finding.info("TOPOLOGY-MMIO64", subject, needs + "; the guest takes the host's physical address width, which firmware sizes its window from, so nothing is set"));
             return;
         }
         int bits = domain.physicalAddressBits().orElse(QEMU_DEFAULT_PHYS_BITS);
-        long space = 1L << Math.min(bits, 62);
-        String fix = "give the guest more physical address bits: <cpu><maxphysaddr mode='passthrough'/></cpu> with KVM, or <maxphysaddr mode='emulate' bits='46'/>";
+        long window = powerOfTwoAtLeast(need);
         if (domain.uefiFirmware()) {
+            // OVMF uses more than 40 bits only with 1 GiB pages, and at most 46 (edk2 PlatformInitLib; measured).
+            int ovmfBits = domain.cpuHasGigabytePages() ? Math.min(bits, OVMF_MAX_PHYS_BITS) : QEMU_DEFAULT_PHYS_BITS;
+            long space = 1L << ovmfBits;
             long aperture = space / 8;
             if (need <= aperture) {
-                findings.add(Finding.info("TOPOLOGY-MMIO64", subject, "the passthrough devices need " + size(need) + " of 64-bit MMIO (" + String.join(", ", windows)
-                        + "), within the " + size(aperture) + " OVMF gives a guest with " + bits + " physical address bits"));
+                findings.add(Finding.info("TOPOLOGY-MMIO64", subject, needs + ", within the " + size(aperture) + " OVMF gives 64-bit BARs with " + ovmfBits + " address bits"));
                 return;
             }
-            if (powerOfTwoAtLeast(need) > space / 2) {
-                findings.add(Finding.error("TOPOLOGY-MMIO-PHYS-BITS", subject, "the passthrough devices need " + size(need) + " of 64-bit MMIO (" + String.join(", ", windows)
-                        + "), more than half of the " + size(space) + " a guest with " + bits + " physical address bits has, so OVMF would leave BARs unassigned; " + fix));
+            if (window > space / 4) {
+                findings.add(Finding.error("TOPOLOGY-MMIO-PHYS-BITS", subject, needs + ", and OVMF with " + ovmfBits + " address bits gives " + size(aperture)
+                        + " by default and places no larger window than " + size(space / 4) + " (a " + size(space / 2) + " one was measured to fail), so BARs would be"
+                        + " left unassigned; OVMF uses more than 40 bits only when the CPU has 1 GiB pages: <cpu mode='host-passthrough'> with"
+                        + " <maxphysaddr mode='passthrough'/> (KVM), or <cpu mode='maximum'> with <maxphysaddr mode='emulate' bits='46'/>"));
                 return;
             }
-            long window = powerOfTwoAtLeast(need);
             edits.add(new DomainEdit.SetFirmwareConfig(OVMF_MMIO64, Long.toString(window / MIB)));
-            findings.add(Finding.info("TOPOLOGY-MMIO64", subject, "the passthrough devices need " + size(need) + " of 64-bit MMIO (" + String.join(", ", windows)
-                    + "), more than the " + size(aperture) + " OVMF gives a guest with " + bits + " physical address bits: " + OVMF_MMIO64 + "=" + window / MIB
-                    + " (" + size(window) + ")"));
+            findings.add(Finding.info("TOPOLOGY-MMIO64", subject, needs + ", more than the " + size(aperture) + " OVMF gives 64-bit BARs with " + ovmfBits
+                    + " address bits: " + OVMF_MMIO64 + "=" + window / MIB + " (" + size(window) + ", the power of two that holds them; a smaller value was measured to leave BARs out)"));
             return;
         }
-        if (need > space / 2) {
-            findings.add(Finding.warning("TOPOLOGY-MMIO-PHYS-BITS", subject, "the passthrough devices need " + size(need) + " of 64-bit MMIO (" + String.join(", ", windows)
-                    + "), more than half of the " + size(space) + " a guest with " + bits + " physical address bits has; SeaBIOS 1.16.3 (QEMU 10.0) leaves BARs"
-                    + " past that unassigned, 1.16.2 (QEMU 7.2) may fit them; " + fix));
+        long space = 1L << Math.min(bits, 62);
+        if (window > space / 4) {
+            findings.add(Finding.warning("TOPOLOGY-MMIO-PHYS-BITS", subject, needs + ", more than a quarter of the " + size(space) + " a guest with " + bits
+                    + " physical address bits has; SeaBIOS 1.16.3 (QEMU 10.0) was measured to leave BARs unassigned past about that, 1.16.2 (QEMU 7.2) fits them;"
+                    + " give the guest more address bits: <maxphysaddr mode='passthrough'/> (KVM) or <maxphysaddr mode='emulate' bits='46'/>"));
         }
     }
 
