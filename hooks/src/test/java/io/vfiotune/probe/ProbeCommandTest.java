@@ -176,4 +176,34 @@ class ProbeCommandTest {
         return Arrays.stream(json.split("\n")).filter(text -> text.startsWith(" {\"address\":\"" + address + "\"")).findFirst()
                 .orElseThrow(() -> new AssertionError(address + " not in " + json));
     }
+
+    /**
+     * probe --domain: the DGX A100 golden domain, planned, with every pair's host and guest path type;
+     * the pinned-conflict case, which the plan refuses, shows the pair that differs as given.
+     */
+    @Test
+    void domainPairTableOnTheDgx(@TempDir Path sysfs) throws IOException {
+        Path cases = FixtureHosts.HOSTS.resolveSibling("golden");
+        FixtureHosts.materialize("x86-dgx-a100-pex88096", sysfs.resolve("dgx"));
+        CliRun.Result text = CliRun.run(new byte[0], "probe", "--sysfs-root", sysfs.resolve("dgx").toString(), "--domain",
+                cases.resolve("topology-dgx-a100-mirror/input.xml").toString());
+        assertEquals(0, text.status(), text.stderr());
+        assertTrue(text.stdout().contains("  0000:07:00.0  host node 3 -> guest 0000:11:00.0 node 0\n"), text.stdout());
+        assertTrue(text.stdout().contains("  0000:07:00.0  0000:0c:00.0  host PXB  guest PXB\n"), text.stdout());
+        assertTrue(text.stdout().contains("  0000:0c:00.0  0000:14:00.0  host PIX  guest PIX\n"), text.stdout());
+        assertTrue(text.stdout().contains("  0000:07:00.0  0000:47:00.0  host SYS  guest SYS\n"), text.stdout());
+        assertTrue(!text.stdout().contains("(differs)"), text.stdout());
+        // the domain's functions only, not the host's 94
+        assertEquals(16, text.stdout().lines().filter(line -> line.matches("^0000:[0-9a-f:.]+ .*")).count(), text.stdout());
+        String json = CliRun.run(new byte[0], "probe", "--json", "--sysfs-root", sysfs.resolve("dgx").toString(), "--domain",
+                cases.resolve("topology-dgx-a100-mirror/input.xml").toString()).stdout();
+        assertTrue(json.contains("{\"a\":\"0000:0c:00.0\",\"b\":\"0000:14:00.0\",\"host\":\"PIX\",\"guest\":\"PIX\"}"), json);
+        assertTrue(json.contains("{\"device\":\"0000:07:00.0\",\"functions\":[\"0000:07:00.0\"],\"hostNode\":3,\"guestAddress\":\"0000:11:00.0\",\"guestNode\":0}"), json);
+
+        FixtureHosts.materialize("x86-dgx-two-switches", sysfs.resolve("two"));
+        CliRun.Result refused = CliRun.run(new byte[0], "probe", "--sysfs-root", sysfs.resolve("two").toString(), "--domain",
+                cases.resolve("topology-pinned-conflict-refused/input.xml").toString());
+        assertTrue(refused.stderr().contains("[PROBE-NOT-PLANNED]"), refused.stderr());
+        assertTrue(refused.stdout().contains("  0000:03:00.0  0000:04:00.0  host PIX  guest PHB  (differs)\n"), refused.stdout());
+    }
 }
