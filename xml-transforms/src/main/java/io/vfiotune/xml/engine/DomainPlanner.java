@@ -63,16 +63,8 @@ public final class DomainPlanner {
             // Not even the namespace: nothing can be annotated, so nothing is parsed further.
             return unchanged(input, false, "");
         }
-        XmlDocument document;
-        try {
-            document = LosslessXmlParser.parse(text);
-        } catch (IllegalArgumentException e) {
-            throw SecureXmlReader.refuse("XML-MALFORMED", "input", e.getMessage());
-        }
+        XmlDocument document = parseDomain(text);
         XmlElement root = document.root();
-        if (!root.localName().equals("domain") || !root.namespaceUri().isEmpty()) {
-            throw SecureXmlReader.refuse("XML-NOT-DOMAIN", "<" + root.name() + ">", "the document is not a libvirt <domain> definition");
-        }
         List<XmlElement> tunes = DomainXml.child(root, "metadata")
                 .map(metadata -> metadata.childElements(AnnotationNamespace.URI, "tune")).orElse(List.of());
         String name = DomainXml.child(root, "name").map(XmlElement::text).map(String::trim).orElse("");
@@ -148,6 +140,17 @@ public final class DomainPlanner {
      */
     public DomainView view(byte[] input) {
         String text = SecureXmlReader.checkedText(input, "input");
+        XmlDocument document = parseDomain(text);
+        XmlElement root = document.root();
+        Optional<XmlElement> tune = DomainXml.child(root, "metadata").flatMap(metadata -> metadata.firstChild(AnnotationNamespace.URI, "tune"));
+        TuneAnnotations annotations = tune.isPresent() ? binder.bind(tune.get().toStandaloneXml()).annotations()
+                : new TuneAnnotations(TuneAnnotations.OnMismatch.REFUSE, TuneAnnotations.CliqueMode.OFF, TuneAnnotations.MsixMode.OFF,
+                        TuneAnnotations.PhbMode.OFF, TuneAnnotations.IgdMode.OFF, TuneAnnotations.TopologyMode.OFF, List.of());
+        return new DomainXml(root, annotations);
+    }
+
+    /** The lossless tree of a libvirt {@code <domain>}; anything else is refused as unreadable input. */
+    private static XmlDocument parseDomain(String text) {
         XmlDocument document;
         try {
             document = LosslessXmlParser.parse(text);
@@ -158,11 +161,7 @@ public final class DomainPlanner {
         if (!root.localName().equals("domain") || !root.namespaceUri().isEmpty()) {
             throw SecureXmlReader.refuse("XML-NOT-DOMAIN", "<" + root.name() + ">", "the document is not a libvirt <domain> definition");
         }
-        Optional<XmlElement> tune = DomainXml.child(root, "metadata").flatMap(metadata -> metadata.firstChild(AnnotationNamespace.URI, "tune"));
-        TuneAnnotations annotations = tune.isPresent() ? binder.bind(tune.get().toStandaloneXml()).annotations()
-                : new TuneAnnotations(TuneAnnotations.OnMismatch.REFUSE, TuneAnnotations.CliqueMode.OFF, TuneAnnotations.MsixMode.OFF,
-                        TuneAnnotations.PhbMode.OFF, TuneAnnotations.IgdMode.OFF, TuneAnnotations.TopologyMode.OFF, List.of());
-        return new DomainXml(root, annotations);
+        return document;
     }
 
     private static PlanResult unchanged(byte[] input, boolean annotated, String name) {
