@@ -67,11 +67,14 @@ public interface DomainView {
     }
 
     /**
-     * Whether the guest CPU surely has 1 GiB pages (pdpe1gb): {@code <cpu mode='host-passthrough'>}
-     * or {@code mode='maximum'}. OVMF uses more than 40 address bits only then.
+     * Whether the guest CPU has 1 GiB pages (pdpe1gb), which OVMF needs before it uses
+     * more than 40 address bits: yes for {@code host-passthrough}, {@code maximum} and
+     * {@code host-model} (every host that runs such GPUs has them) and for a required or
+     * forced {@code pdpe1gb} feature; no for QEMU's default CPU and a disabled or forbidden
+     * feature; empty for a named model, which vfio-tune does not keep a table of.
      */
-    default boolean cpuHasGigabytePages() {
-        return false;
+    default Optional<Boolean> cpuGigabytePages() {
+        return Optional.of(false);
     }
 
     TuneAnnotations annotations();

@@ -57,6 +57,9 @@ public class GeneratedElement {
         public static class FirmwareConfig extends Item {
             @XmlAttribute(name = "name")
             public String name;
+            /** what was written, so a re-plan takes back only an item the user has not changed */
+            @XmlAttribute(name = "value")
+            public String value;
         }
 
         /** A qemu: container element vfio-tune created; removed again when it is left empty. */

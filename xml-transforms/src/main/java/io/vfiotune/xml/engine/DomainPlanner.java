@@ -217,7 +217,7 @@ public final class DomainPlanner {
             } else if (item instanceof Item.SetArgument set) {
                 generated.appendChild(XmlElement.create(prefix + "set", "alias", set.alias, "name", set.name));
             } else if (item instanceof Item.FirmwareConfig fwCfg) {
-                generated.appendChild(XmlElement.create(prefix + "fw-cfg", "name", fwCfg.name));
+                generated.appendChild(XmlElement.create(prefix + "fw-cfg", "name", fwCfg.name, "value", fwCfg.value));
             } else if (item instanceof Item.Container container) {
                 generated.appendChild(container.alias == null ? XmlElement.create(prefix + "container", "kind", container.kind)
                         : XmlElement.create(prefix + "container", "kind", container.kind, "alias", container.alias));

@@ -144,8 +144,28 @@ final class DomainXml implements DomainView {
     }
 
     @Override
-    public boolean cpuHasGigabytePages() {
-        return child(domain, "cpu").flatMap(cpu -> cpu.attribute("mode")).filter(mode -> mode.equals("host-passthrough") || mode.equals("maximum")).isPresent();
+    public Optional<Boolean> cpuGigabytePages() {
+        Optional<XmlElement> cpu = child(domain, "cpu");
+        if (cpu.isEmpty()) {
+            return Optional.of(false);
+        }
+        for (XmlElement feature : cpu.get().childElements("", "feature")) {
+            if ("pdpe1gb".equals(feature.attribute("name").orElse(""))) {
+                String policy = feature.attribute("policy").orElse("require");
+                if (policy.equals("require") || policy.equals("force")) {
+                    return Optional.of(true);
+                }
+                if (policy.equals("disable") || policy.equals("forbid")) {
+                    return Optional.of(false);
+                }
+            }
+        }
+        String mode = cpu.get().attribute("mode").orElse("custom");
+        if (mode.equals("host-passthrough") || mode.equals("maximum") || mode.equals("host-model")) {
+            return Optional.of(true);
+        }
+        // a custom CPU without a model is QEMU's default (qemu64), which has no 1 GiB pages
+        return child(cpu.get(), "model").isPresent() ? Optional.empty() : Optional.of(false);
     }
 
     @Override

@@ -55,7 +55,7 @@ final class QemuNamespaceEditor {
             } else if (item instanceof Item.SetArgument set) {
                 commandline().ifPresent(commandline -> removeSetPair(commandline, set.alias, set.name));
             } else if (item instanceof Item.FirmwareConfig fwCfg) {
-                commandline().ifPresent(commandline -> removeFirmwareConfig(commandline, fwCfg.name));
+                commandline().ifPresent(commandline -> removeFirmwareConfig(commandline, fwCfg));
             }
         }
         for (Item item : previous) {
@@ -216,14 +216,13 @@ final class QemuNamespaceEditor {
      * (QEMU refuses the same name twice), with a warning when it differs.
      */
     void setFirmwareConfig(DomainEdit.SetFirmwareConfig edit) {
-        String prefix = "name=" + edit.name() + ",";
         Optional<XmlElement> commandline = commandline();
         if (commandline.isPresent()) {
             List<XmlElement> arguments = commandline.get().childElements(QEMU_NAMESPACE, "arg");
             for (int i = 1; i < arguments.size(); i++) {
                 String value = arguments.get(i).attribute("value").orElse("");
-                if ("-fw_cfg".equals(arguments.get(i - 1).attribute("value").orElse("")) && value.startsWith(prefix)) {
-                    if (!value.equals(prefix + "string=" + edit.value())) {
+                if (isFirmwareConfigOption(arguments.get(i - 1)) && firmwareConfigName(value).filter(edit.name()::equals).isPresent()) {
+                    if (!value.equals(firmwareConfigValue(edit.name(), edit.value()))) {
                         findings.add(Finding.warning("OVERRIDE-CONFLICT", edit.name(), "the definition already passes -fw_cfg " + value
                                 + "; keeping the user's item instead of the planned string=" + edit.value()));
                     }
@@ -236,17 +235,37 @@ final class QemuNamespaceEditor {
             return root.appendChild(qemuElement(root, "commandline"));
         });
         target.appendChild(qemuElement(target, "arg", "value", "-fw_cfg"));
-        target.appendChild(qemuElement(target, "arg", "value", prefix + "string=" + edit.value()));
+        target.appendChild(qemuElement(target, "arg", "value", firmwareConfigValue(edit.name(), edit.value())));
         Item.FirmwareConfig item = new Item.FirmwareConfig();
         item.name = edit.name();
+        item.value = edit.value();
         record.add(item);
     }
 
-    private static void removeFirmwareConfig(XmlElement commandline, String name) {
+    private static String firmwareConfigValue(String name, String value) {
+        return "name=" + name + ",string=" + value;
+    }
+
+    private static boolean isFirmwareConfigOption(XmlElement argument) {
+        String option = argument.attribute("value").orElse("");
+        return option.equals("-fw_cfg") || option.equals("--fw_cfg");
+    }
+
+    /** The item name of a -fw_cfg argument: {@code name=} is QEMU's implied first key, so it may be left out. */
+    private static Optional<String> firmwareConfigName(String argument) {
+        String first = argument.split(",", 2)[0];
+        if (first.startsWith("name=")) {
+            return Optional.of(first.substring("name=".length()));
+        }
+        return first.contains("=") ? Optional.empty() : Optional.of(first);
+    }
+
+    /** Takes back exactly what an earlier plan wrote; an item the user has changed since is the user's and stays. */
+    private static void removeFirmwareConfig(XmlElement commandline, Item.FirmwareConfig item) {
         List<XmlElement> arguments = commandline.childElements(QEMU_NAMESPACE, "arg");
-        String prefix = "name=" + name + ",";
+        String written = firmwareConfigValue(item.name, item.value == null ? "" : item.value);
         for (int i = 1; i < arguments.size(); i++) {
-            if ("-fw_cfg".equals(arguments.get(i - 1).attribute("value").orElse("")) && arguments.get(i).attribute("value").orElse("").startsWith(prefix)) {
+            if (isFirmwareConfigOption(arguments.get(i - 1)) && arguments.get(i).attribute("value").orElse("").equals(written)) {
                 commandline.removeChild(arguments.get(i));
                 commandline.removeChild(arguments.get(i - 1));
                 return;

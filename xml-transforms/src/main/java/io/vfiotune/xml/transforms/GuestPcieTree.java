@@ -69,6 +69,7 @@ final class GuestPcieTree {
     }
 
     int nextFreeIndex() {
-        return controllers.keySet().stream().mapToInt(Integer::intValue).max().orElse(0) + 1;
+        // an index libvirt could not parse reads as -1; pcie-root is 0 either way
+        return Math.max(0, controllers.keySet().stream().mapToInt(Integer::intValue).max().orElse(0)) + 1;
     }
 }

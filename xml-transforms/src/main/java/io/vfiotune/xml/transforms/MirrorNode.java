@@ -61,15 +61,15 @@ sealed interface MirrorNode {
         return ((Switch) this).children().stream().flatMap(child -> child.units().stream()).toList();
     }
 
-    /** The units below each guest root port of the mirror: one group per top-level node of each host NUMA node's forest. */
-    static List<List<Unit>> rootPortGroups(List<Unit> units) {
+    /** What sits on each guest root port of the mirror: the top-level nodes of each host NUMA node's forest. */
+    static List<MirrorNode> rootPorts(List<Unit> units) {
         java.util.Map<Integer, List<Unit>> byNode = new java.util.TreeMap<>();
         for (Unit unit : units) {
             byNode.computeIfAbsent(unit.hostNode().orElse(Integer.MAX_VALUE), key -> new ArrayList<>()).add(unit);
         }
-        List<List<Unit>> groups = new ArrayList<>();
-        byNode.values().forEach(members -> forest(members, 0).forEach(node -> groups.add(node.units())));
-        return groups;
+        List<MirrorNode> rootPorts = new ArrayList<>();
+        byNode.values().forEach(members -> rootPorts.addAll(forest(members, 0)));
+        return rootPorts;
     }
 
     /** The nodes below a point at {@code depth} switches from the root complex, for units that share the switches above it. */

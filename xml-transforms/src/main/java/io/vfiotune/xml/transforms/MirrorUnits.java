@@ -43,8 +43,16 @@ final class MirrorUnits {
 
         /** Whether the definition pins a function somewhere other than libvirt's default root port on pcie.0. */
         boolean pinnedBy(GuestPcieTree tree) {
-            return members.stream().map(member -> member.hostdev().guestAddress()).flatMap(Optional::stream)
-                    .anyMatch(address -> !tree.isRootPortOnMainBus(address.bus()));
+            return members.stream().anyMatch(member -> isPinned(member, tree));
+        }
+
+        /** Whether some functions are pinned and others not: neither a layout to keep nor one to plan. */
+        boolean partlyPinnedBy(GuestPcieTree tree) {
+            return pinnedBy(tree) && !members.stream().allMatch(member -> isPinned(member, tree));
+        }
+
+        private static boolean isPinned(Member member, GuestPcieTree tree) {
+            return member.hostdev().guestAddress().filter(address -> !tree.isRootPortOnMainBus(address.bus())).isPresent();
         }
 
         Optional<GuestPciAddress> guestAddress() {

@@ -4,11 +4,11 @@ import io.vfiotune.spi.DomainEdit;
 import io.vfiotune.spi.DomainView;
 import io.vfiotune.spi.Finding;
 import io.vfiotune.spi.PciBar;
-import io.vfiotune.xml.transforms.MirrorUnits.Unit;
 
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Locale;
+import java.util.Optional;
 
 /**
  * The guest's 64-bit MMIO window, sized from the real BARs of the mirrored
@@ -19,17 +19,19 @@ import java.util.Locale;
  * eighth of the address space, 128 GiB; more is left unassigned ("can't assign;
  * no space") until {@code opt/ovmf/X-PciMmio64Mb} raises it, to the next power of
  * two at or above the BARs (less left a BAR out); a window of half the space
- * failed on Debian 13's, a quarter worked on both. OVMF counts more than 40
- * bits only with 1 GiB pages in the CPU, and at most 46;</li>
+ * failed on Debian 13's, a quarter worked on both, and one that does not fit the
+ * address width OVMF uses hangs it. OVMF counts more than 40 bits only with 1 GiB
+ * pages in the CPU, and at most 46;</li>
  * <li>SeaBIOS sizes its window to fit: 1.16.2 (QEMU 7.2) anywhere below the top,
  * 1.16.3 (QEMU 10.0) left BARs out past about a quarter to half of the space;
  * both follow {@code phys-bits}.</li>
  * <li>{@code pref64-reserve} on root ports only reserves room for hotplug, and
  * {@code pci-hole64-size} does not move either firmware: neither is written.</li>
  * </ul>
- * Firmware puts each root port's window on a boundary of its largest BAR, so the
- * need is the extent of those windows packed largest alignment first, not the
- * plain sum of the BARs.
+ * The need is computed the way firmware packs bridge windows (EDK2's
+ * {@code CalculateResourceAperture}): a bridge's window holds its children, each
+ * on a boundary of its own alignment (its largest BAR), largest alignment first;
+ * the 64-bit aperture holds every root port's window the same way.
  */
 final class Mmio64Window {
     static final String OVMF_MMIO64 = "opt/ovmf/X-PciMmio64Mb";
@@ -37,44 +39,45 @@ final class Mmio64Window {
     static final int OVMF_MAX_PHYS_BITS = 46;
     private static final long MIB = 1L << 20;
     private static final long GIB = 1L << 30;
+    /** Beyond any address space a guest can have; keeps the arithmetic clear of overflow. */
+    private static final long HUGE = 1L << 62;
+
+    /** A bridge window or BAR: its alignment and its length. */
+    private record Window(long alignment, long length) {
+    }
 
     private Mmio64Window() {
     }
 
     /** Adds the fw_cfg edit an OVMF guest needs, or the finding when the guest's address space cannot hold the BARs. */
-    static void plan(DomainView domain, List<List<Unit>> rootPortGroups, List<DomainEdit> edits, List<Finding> findings) {
-        List<long[]> bridgeWindows = new ArrayList<>();
-        List<String> windows = new ArrayList<>();
-        for (List<Unit> group : rootPortGroups) {
-            List<Long> bars = group.stream().flatMap(unit -> unit.members().stream()).flatMap(member -> member.function().bars().stream())
-                    .filter(bar -> bar.kind() == PciBar.Kind.MEMORY_64 && bar.prefetchable() && bar.size() > 0).map(PciBar::size).toList();
-            if (!bars.isEmpty()) {
-                long sum = bars.stream().mapToLong(Long::longValue).sum();
-                // a bridge window is a multiple of 1 MiB, on a boundary of its largest BAR
-                bridgeWindows.add(new long[] {bars.stream().mapToLong(Long::longValue).max().orElseThrow(), (sum + MIB - 1) / MIB * MIB});
-                windows.add(size(sum) + " for " + MirrorUnits.describe(group));
+    static void plan(DomainView domain, List<MirrorNode> rootPorts, List<DomainEdit> edits, List<Finding> findings) {
+        List<Window> windows = new ArrayList<>();
+        List<String> described = new ArrayList<>();
+        for (MirrorNode rootPort : rootPorts) {
+            Optional<Window> window = window(rootPort);
+            if (window.isPresent()) {
+                windows.add(window.get());
+                described.add(size(window.get().length()) + " for " + MirrorUnits.describe(rootPort.units()));
             }
         }
-        // Largest alignment first, as firmware places them: the gaps are what a sum would miss.
-        bridgeWindows.sort((a, b) -> a[0] != b[0] ? Long.compare(b[0], a[0]) : Long.compare(b[1], a[1]));
-        long need = 0;
-        for (long[] window : bridgeWindows) {
-            need = (need + window[0] - 1) / window[0] * window[0] + window[1];
-        }
-        if (need == 0) {
+        if (windows.isEmpty()) {
             return;
         }
+        long need = pack(windows).length();
         String subject = "domain " + domain.name();
-        String needs = "the passthrough devices need " + size(need) + " of 64-bit MMIO (" + String.join(", ", windows) + ")";
+        String needs = "the passthrough devices need " + size(need) + " of 64-bit MMIO (root port windows: " + String.join(", ", described) + ")";
         if (domain.hostPhysicalAddressBits() && domain.physicalAddressBits().isEmpty()) {
             findings.add(Finding.info("TOPOLOGY-MMIO64", subject, needs + "; the guest takes the host's physical address width, which firmware sizes its window from, so nothing is set"));
             return;
         }
         int bits = domain.physicalAddressBits().orElse(QEMU_DEFAULT_PHYS_BITS);
         long window = powerOfTwoAtLeast(need);
+        String moreBits = "<cpu mode='host-passthrough'> with <maxphysaddr mode='passthrough'/> (KVM), or <cpu mode='maximum'> or 'host-model' with"
+                + " <maxphysaddr mode='emulate' bits='46'/>";
         if (domain.uefiFirmware()) {
+            Optional<Boolean> gigabytePages = domain.cpuGigabytePages();
             // OVMF uses more than 40 bits only with 1 GiB pages, and at most 46 (edk2 PlatformInitLib; measured).
-            int ovmfBits = domain.cpuHasGigabytePages() ? Math.min(bits, OVMF_MAX_PHYS_BITS) : QEMU_DEFAULT_PHYS_BITS;
+            int ovmfBits = gigabytePages.orElse(false) ? Math.min(bits, OVMF_MAX_PHYS_BITS) : QEMU_DEFAULT_PHYS_BITS;
             long space = 1L << ovmfBits;
             long aperture = space / 8;
             if (need <= aperture) {
@@ -82,10 +85,15 @@ final class Mmio64Window {
                 return;
             }
             if (window > space / 4) {
-                findings.add(Finding.error("TOPOLOGY-MMIO-PHYS-BITS", subject, needs + ", and OVMF with " + ovmfBits + " address bits gives " + size(aperture)
-                        + " by default and places no larger window than " + size(space / 4) + " (a " + size(space / 2) + " one was measured to fail), so BARs would be"
-                        + " left unassigned; OVMF uses more than 40 bits only when the CPU has 1 GiB pages: <cpu mode='host-passthrough'> with"
-                        + " <maxphysaddr mode='passthrough'/> (KVM), or <cpu mode='maximum'> with <maxphysaddr mode='emulate' bits='46'/>"));
+                String problem = needs + ", and OVMF with " + ovmfBits + " address bits gives " + size(aperture) + " by default and places no larger window than "
+                        + size(space / 4) + " (a " + size(space / 2) + " one was measured to fail, and one that does not fit hangs it), so BARs would be left unassigned";
+                if (gigabytePages.isEmpty() && bits > QEMU_DEFAULT_PHYS_BITS && window <= (1L << Math.min(bits, OVMF_MAX_PHYS_BITS)) / 4) {
+                    // enough with 1 GiB pages, which the named model may or may not have: nothing safe to write
+                    findings.add(Finding.warning("TOPOLOGY-MMIO-PHYS-BITS", subject, problem + " unless the CPU model has 1 GiB pages (pdpe1gb), which vfio-tune"
+                            + " cannot tell for a named model; require it with <feature policy='require' name='pdpe1gb'/>, or use " + moreBits));
+                    return;
+                }
+                findings.add(Finding.error("TOPOLOGY-MMIO-PHYS-BITS", subject, problem + "; OVMF uses more than 40 bits only when the CPU has 1 GiB pages: " + moreBits));
                 return;
             }
             edits.add(new DomainEdit.SetFirmwareConfig(OVMF_MMIO64, Long.toString(window / MIB)));
@@ -101,7 +109,40 @@ final class Mmio64Window {
         }
     }
 
+    /** The window a port needs for what is below it: a device's 64-bit prefetchable BARs, or a switch's downstream port windows. */
+    private static Optional<Window> window(MirrorNode node) {
+        List<Window> children = new ArrayList<>();
+        if (node instanceof MirrorNode.Device device) {
+            device.unit().members().stream().flatMap(member -> member.function().bars().stream())
+                    .filter(bar -> bar.kind() == PciBar.Kind.MEMORY_64 && bar.prefetchable() && bar.size() > 0)
+                    .forEach(bar -> children.add(new Window(powerOfTwoAtLeast(bar.size()), Math.min(bar.size(), HUGE))));
+        } else {
+            for (MirrorNode child : ((MirrorNode.Switch) node).children()) {
+                window(child).ifPresent(children::add);
+            }
+        }
+        return children.isEmpty() ? Optional.empty() : Optional.of(pack(children));
+    }
+
+    /** Children placed largest alignment first, each on its boundary; a bridge window is a multiple of 1 MiB. */
+    private static Window pack(List<Window> children) {
+        List<Window> sorted = new ArrayList<>(children);
+        sorted.sort((a, b) -> a.alignment() != b.alignment() ? Long.compare(b.alignment(), a.alignment()) : Long.compare(b.length(), a.length()));
+        long end = 0;
+        for (Window child : sorted) {
+            end = Math.min(HUGE, alignUp(end, child.alignment()) + child.length());
+        }
+        return new Window(sorted.get(0).alignment(), alignUp(end, MIB));
+    }
+
+    private static long alignUp(long value, long alignment) {
+        return Math.min(HUGE, (value + alignment - 1) / alignment * alignment);
+    }
+
     private static long powerOfTwoAtLeast(long value) {
+        if (value >= HUGE) {
+            return HUGE;
+        }
         long power = 1;
         while (power < value) {
             power <<= 1;

@@ -85,9 +85,16 @@ public final class TopologyMirrorTransform implements DomainTransform {
             List<DomainEdit> edits = new ArrayList<>();
             layOut(domain, tree, units, cells, edits, findings);
             if (findings.stream().noneMatch(finding -> finding.severity() == Severity.ERROR)) {
-                Mmio64Window.plan(domain, MirrorNode.rootPortGroups(units), edits, findings);
+                Mmio64Window.plan(domain, MirrorNode.rootPorts(units), edits, findings);
             }
             return new TransformResult(edits, findings);
+        }
+        List<Unit> partly = units.stream().filter(unit -> unit.partlyPinnedBy(tree)).toList();
+        if (!partly.isEmpty()) {
+            findings.add(Finding.error("TOPOLOGY-PINNED", subject, "the definition pins some functions of " + MirrorUnits.describe(partly)
+                    + " and not the others; the functions of one host device share one guest slot: give them all an <address> in that slot, or remove them all"
+                    + " (and the controllers that held them) to let vfio-tune place them"));
+            return new TransformResult(List.of(), findings);
         }
         if (pinned.size() < units.size()) {
             findings.add(Finding.error("TOPOLOGY-PINNED", subject, "the definition pins " + MirrorUnits.describe(pinned) + " and not "
@@ -100,7 +107,7 @@ public final class TopologyMirrorTransform implements DomainTransform {
         if (differences.isEmpty()) {
             findings.add(Finding.info("TOPOLOGY-KEPT", subject, "the definition's layout already mirrors the host for " + MirrorUnits.describe(units)));
             List<DomainEdit> edits = new ArrayList<>();
-            Mmio64Window.plan(domain, MirrorNode.rootPortGroups(units), edits, findings);
+            Mmio64Window.plan(domain, MirrorNode.rootPorts(units), edits, findings);
             return new TransformResult(edits, findings);
         } else {
             findings.add(Finding.error("TOPOLOGY-PINNED", subject, "the pinned layout does not mirror the host: " + String.join("; ", differences)
@@ -111,6 +118,16 @@ public final class TopologyMirrorTransform implements DomainTransform {
     }
 
     private static void warnUnmappedNodes(List<Unit> units, Map<Integer, GuestNumaCells.Mapping> cells, List<Finding> findings) {
+        // NCCL keys its CPU nodes by numa_node: two host nodes on one guest cell meet in one guest CPU.
+        Map<Integer, List<Integer>> hostNodesByCell = new TreeMap<>();
+        cells.values().forEach(mapping -> mapping.guestCell().ifPresent(cell -> hostNodesByCell.computeIfAbsent(cell, key -> new ArrayList<>()).add(mapping.hostNode())));
+        hostNodesByCell.forEach((cell, hostNodes) -> {
+            if (hostNodes.size() > 1) {
+                findings.add(Finding.warning("TOPOLOGY-NUMA-MERGED", "guest cell " + cell, "host NUMA nodes " + hostNodes.stream().map(String::valueOf)
+                        .collect(Collectors.joining(", ")) + " all map to guest cell " + cell + ", so NCCL in the guest reads PHB between their devices where the"
+                        + " host has SYS; give each host node a guest cell of its own (<cpu><numa> cells and one <numatune><memnode> per host node)"));
+            }
+        });
         for (GuestNumaCells.Mapping mapping : cells.values()) {
             if (mapping.guestCell().isEmpty()) {
                 List<Unit> onNode = units.stream().filter(unit -> unit.hostNode().equals(OptionalInt.of(mapping.hostNode()))).toList();
