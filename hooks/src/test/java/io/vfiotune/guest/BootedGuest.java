@@ -58,14 +58,22 @@ public final class BootedGuest {
 
     /** With another /init: for the harness's own tests of guests that fail. */
     static Boot boot(Stack stack, String plannedXml, Duration limit, byte[] init) {
-        GuestDomain domain = GuestDomain.fromPlan(plannedXml);
+        return boot(stack, GuestDomain.fromPlan(plannedXml), limit, init);
+    }
+
+    /** A guest domain made otherwise than {@link GuestDomain#fromPlan(String)} (such as {@link GuestDomain#fromPlanWithBars}). */
+    public static Boot boot(Stack stack, GuestDomain domain, Duration limit) {
+        return boot(stack, domain, limit, GuestInit.script());
+    }
+
+    private static Boot boot(Stack stack, GuestDomain domain, Duration limit, byte[] init) {
         // Changes beyond the stand-ins that a stack needs; the test output lists them.
         List<String> adaptations = new ArrayList<>();
         // Seen: libvirt 9.0 segfaults on such a domain, 11.3 starts it; versions between are untested, so they get the change too.
         if (!stack.libvirtVersion().atLeast(11, 3) && domain.hasVcpusAfterCpulessCell()) {
             adaptations.add(domain.moveVcpusToFirstCell() + ", because libvirt " + stack.libvirtVersion() + " crashes starting the plan's cells");
         }
-        String name = uniqueName(plannedXml);
+        String name = uniqueName(domain.plannedName());
         List<Path> staged = new ArrayList<>();
         boolean submitted = false;
         try {
@@ -106,6 +114,10 @@ public final class BootedGuest {
                 deleteQuietly(file);
             }
             deleteQuietly(qemuLog(stack, name));
+            if (domain.keepsFirmware()) {
+                // The variable store libvirt copied from the template for this one boot.
+                deleteQuietly(stack.outside("/var/lib/libvirt/qemu/nvram/" + name + "_VARS.fd"));
+            }
         }
     }
 
@@ -144,8 +156,7 @@ public final class BootedGuest {
     }
 
     /** The plan's name for recognisability, plus random hex so concurrent and repeated boots never share a domain. */
-    private static String uniqueName(String plannedXml) {
-        String planned = GuestDomain.child(GuestDomain.parse(plannedXml).getDocumentElement(), "name").map(element -> element.getTextContent().strip()).orElse("domain");
+    private static String uniqueName(String planned) {
         String safe = planned.replaceAll("[^A-Za-z0-9_.-]", "-");
         byte[] random = new byte[4];
         ThreadLocalRandom.current().nextBytes(random);

@@ -143,6 +143,59 @@ class BootedGuestHarnessSelfTest {
         assertTrue(incomplete.getMessage().contains("END"), incomplete.getMessage());
     }
 
+    @Test
+    void resourceLinesFirmwareAndKernelLogAreParsed() {
+        String log = GuestInit.BEGIN + "\nkernel x86_64 6.1.0\n"
+                + "pci 0000:ff:00.0 vendor=0x1b36 device=0x0005 class=0x00ff00 numa_node=0 path=/sys/devices/pci0000:fc/0000:fc:02.0/0000:ff:00.0 of_node=-\n"
+                + "res 0000:ff:00.0 0 0x00000000c0400000 0x00000000c0400fff 0x0000000000040200\n"
+                + "res 0000:ff:00.0 2 0x0000006000000000 0x0000006fffffffff 0x000000000014220c\n"
+                + "res 0000:ff:00.0 3 junk\n"
+                + "firmware efi\n"
+                + "klog [    2.1] pci 0000:ff:00.1: BAR 2 [mem size 0x1000000000 64bit pref]: can't assign; no space\n" + GuestInit.END + "\n";
+        GuestReport report = GuestReport.parse(log);
+        assertEquals(1, report.devices().size());
+        assertEquals(2, report.resources().size(), "a malformed res line is skipped");
+        GuestReport.Resource bar2 = report.resource("0000:ff:00.0", 2).orElseThrow();
+        assertTrue(bar2.assigned() && bar2.isPrefetchable64());
+        assertEquals(64L << 30, bar2.size());
+        assertFalse(report.resource("0000:ff:00.0", 0).orElseThrow().isPrefetchable64());
+        assertEquals("efi", report.firmware());
+        assertEquals(List.of("[    2.1] pci 0000:ff:00.1: BAR 2 [mem size 0x1000000000 64bit pref]: can't assign; no space"), report.kernelLog());
+        assertEquals("-", GuestReport.parse(GuestInit.BEGIN + "\n" + GuestInit.END + "\n").firmware());
+    }
+
+    /** Each 64-bit prefetchable host BAR becomes a pci-testdev behind the planned port; the firmware and the -fw_cfg item stay. */
+    @Test
+    void barStandInsKeepTheSlotAndTheFirmware() throws IOException {
+        String plan = Files.readString(ROOT.resolve("src/golden/topology-asus-ovmf-mmio64/expected.xml"));
+        java.util.Map<String, List<io.vfiotune.spi.PciBar>> bars = java.util.Map.of(
+                "0000:01:00.0", List.of(new io.vfiotune.spi.PciBar(3, io.vfiotune.spi.PciBar.Kind.MEMORY_64, true, 32L << 20),
+                        new io.vfiotune.spi.PciBar(1, io.vfiotune.spi.PciBar.Kind.MEMORY_64, true, 64L << 30)),
+                "0000:21:00.0", List.of(new io.vfiotune.spi.PciBar(0, io.vfiotune.spi.PciBar.Kind.MEMORY_64, true, 32L << 20)));
+        GuestDomain domain = GuestDomain.fromPlanWithBars(plan, host -> bars.getOrDefault(host, List.of()));
+        assertEquals(6, domain.standIns().size());
+        List<String> devices = domain.barStandIns().stream().map(BarStandIn::qemuDevice).toList();
+        assertEquals(List.of(
+                "{\"driver\":\"pci-testdev\",\"bus\":\"pci.2\",\"addr\":\"0x0.0x0\",\"multifunction\":true,\"membar\":68719476736}",
+                "{\"driver\":\"pci-testdev\",\"bus\":\"pci.2\",\"addr\":\"0x0.0x1\"}",
+                "{\"driver\":\"pci-testdev\",\"bus\":\"pci.2\",\"addr\":\"0x0.0x2\",\"membar\":33554432}",
+                "{\"driver\":\"pci-testdev\",\"bus\":\"pci.3\",\"addr\":\"0x0.0x0\",\"multifunction\":true,\"membar\":33554432}",
+                "{\"driver\":\"pci-testdev\",\"bus\":\"pci.3\",\"addr\":\"0x0.0x1\"}",
+                "{\"driver\":\"pci-testdev\",\"bus\":\"pci.4\",\"addr\":\"0x0.0x0\",\"multifunction\":true}",
+                "{\"driver\":\"pci-testdev\",\"bus\":\"pci.4\",\"addr\":\"0x0.0x1\"}"), devices);
+        assertTrue(domain.keepsFirmware());
+
+        String xml = domain.bootable("vt-guest-test", "00000000-0000-0000-0000-000000000001", "/k", "/i", "/log");
+        assertFalse(xml.contains("hostdev") || xml.contains("<rng"), xml);
+        assertTrue(xml.contains("<loader readonly=\"yes\" type=\"pflash\">/usr/share/OVMF/OVMF_CODE_4M.fd</loader>"), xml);
+        assertTrue(xml.contains("<nvram template=\"/usr/share/OVMF/OVMF_VARS_4M.fd\"/>"), xml);
+        assertTrue(xml.contains("<qemu:arg value=\"-fw_cfg\"/>") && xml.contains("name=opt/ovmf/X-PciMmio64Mb,string=262144"), xml);
+        assertTrue(xml.contains("<controller model=\"none\" type=\"usb\"/>") && xml.contains("<memballoon model=\"none\"/>"), xml);
+        assertEquals(7, count(xml, "<qemu:arg value=\"-device\"/>"), xml);
+        assertFalse(GuestDomain.fromPlan(plan).bootable("vt-guest-test", "00000000-0000-0000-0000-000000000001", "/k", "/i", "/log").contains("loader"),
+                "the virtio-rng stand-ins boot without firmware, as before");
+    }
+
     private static int count(String text, String part) {
         return text.split(java.util.regex.Pattern.quote(part), -1).length - 1;
     }

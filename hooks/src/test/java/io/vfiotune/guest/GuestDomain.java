@@ -4,9 +4,14 @@ import java.io.ByteArrayInputStream;
 import java.io.StringWriter;
 import java.nio.charset.StandardCharsets;
 import java.util.ArrayList;
+import java.util.Comparator;
 import java.util.List;
+import java.util.Map;
 import java.util.Optional;
 import java.util.Set;
+import java.util.TreeMap;
+import java.util.TreeSet;
+import java.util.function.Function;
 
 import javax.xml.XMLConstants;
 import javax.xml.parsers.DocumentBuilderFactory;
@@ -19,12 +24,16 @@ import org.w3c.dom.Document;
 import org.w3c.dom.Element;
 import org.w3c.dom.Node;
 
+import io.vfiotune.spi.PciBar;
+
 /**
  * A planned domain (a vfio-tune output) made bootable on a machine without the
  * planned host devices: every PCI {@code <hostdev>} becomes a virtio-rng
  * stand-in at the same guest address with the same alias, and what needs real
  * hardware or names host resources goes. Every controller, guest address and
  * NUMA cell of the plan stays: they are what the boot checks.
+ * {@link #fromPlanWithBars} makes pci-testdevs with the host's 64-bit BAR sizes
+ * instead, and boots through the plan's firmware.
  */
 public final class GuestDomain {
     static final String QEMU_NAMESPACE = "http://libvirt.org/schemas/domain/qemu/1.0";
@@ -41,14 +50,42 @@ public final class GuestDomain {
 
     private final Document document;
     private final List<StandIn> standIns;
+    private final List<BarStandIn> barStandIns;
+    /** Whether the guest boots through the plan's firmware loader (pflash) instead of QEMU's default BIOS. */
+    private final boolean keepsFirmware;
 
-    private GuestDomain(Document document, List<StandIn> standIns) {
+    private GuestDomain(Document document, List<StandIn> standIns, List<BarStandIn> barStandIns, boolean keepsFirmware) {
         this.document = document;
         this.standIns = List.copyOf(standIns);
+        this.barStandIns = List.copyOf(barStandIns);
+        this.keepsFirmware = keepsFirmware;
     }
 
     /** Replaces the host devices by stand-ins and drops what a booted stand-in guest cannot have. */
     public static GuestDomain fromPlan(String plannedXml) {
+        return fromPlan(plannedXml, null);
+    }
+
+    /**
+     * Like {@link #fromPlan(String)}, for checks of the guest's 64-bit MMIO window:
+     * every planned host function becomes a {@code pci-testdev} (through
+     * {@code <qemu:commandline>}, libvirt has no element for it) at its planned
+     * address, whose BAR 2 is a 64-bit prefetchable BAR of the size of the host
+     * function's largest 64-bit prefetchable BAR, without guest RAM behind it. A
+     * pci-testdev has one such BAR, so each further 64-bit prefetchable BAR of the
+     * host function gets a pci-testdev of its own at a function number of the same
+     * slot the plan leaves free: behind each planned port the guest then has the
+     * host's BAR sizes exactly, which is what the firmware packs into bridge windows
+     * (a sum rounded up to a power of two would double a 64 GiB + 32 MiB GPU).
+     * The plan's firmware loader stays ({@link #bootable}): the window is the firmware's.
+     *
+     * @param pref64Bars the 64-bit prefetchable BARs of a host function, by host address
+     */
+    public static GuestDomain fromPlanWithBars(String plannedXml, Function<String, List<PciBar>> pref64Bars) {
+        return fromPlan(plannedXml, pref64Bars);
+    }
+
+    private static GuestDomain fromPlan(String plannedXml, Function<String, List<PciBar>> pref64Bars) {
         Document document = parse(plannedXml);
         Element domain = document.getDocumentElement();
         if (!domain.getLocalName().equals("domain")) {
@@ -58,7 +95,12 @@ public final class GuestDomain {
         List<StandIn> standIns = new ArrayList<>();
         for (Element hostdev : children(devices, "hostdev")) {
             if (hostdev.getAttribute("type").equals("pci")) {
-                standIns.add(replaceByStandIn(hostdev));
+                if (pref64Bars == null) {
+                    standIns.add(replaceByStandIn(hostdev));
+                } else {
+                    standIns.add(standIn(hostdev));
+                    devices.removeChild(hostdev);
+                }
             } else {
                 devices.removeChild(hostdev);
             }
@@ -76,7 +118,81 @@ public final class GuestDomain {
         child(domain, "cpu").ifPresent(GuestDomain::emulatedCpu);
         child(domain, "metadata").ifPresent(GuestDomain::dropVfioTuneMetadata);
         dropPropertyOverrides(domain);
-        return new GuestDomain(document, standIns);
+        if (pref64Bars == null) {
+            return new GuestDomain(document, standIns, List.of(), false);
+        }
+        List<BarStandIn> testdevs = barStandIns(standIns, pref64Bars);
+        // The pci-testdevs are no libvirt devices, so libvirt sees the planned ports empty and would put the
+        // USB controller and memory balloon it adds by default there, where QEMU then has no room for them.
+        // Without such defaults it adds nothing (their only 64-bit BAR, the balloon's 16 KiB, is no window matter).
+        if (children(devices, "controller").stream().noneMatch(controller -> controller.getAttribute("type").equals("usb"))) {
+            Element usb = element(document, "controller");
+            usb.setAttribute("type", "usb");
+            usb.setAttribute("model", "none");
+            devices.appendChild(usb);
+        }
+        if (children(devices, "memballoon").isEmpty()) {
+            Element balloon = element(document, "memballoon");
+            balloon.setAttribute("model", "none");
+            devices.appendChild(balloon);
+        }
+        Element commandline = children(domain, "commandline").stream().filter(element -> QEMU_NAMESPACE.equals(element.getNamespaceURI())).findFirst().orElseGet(() -> {
+            Element created = document.createElementNS(QEMU_NAMESPACE, "qemu:commandline");
+            created.setAttributeNS(XMLConstants.XMLNS_ATTRIBUTE_NS_URI, "xmlns:qemu", QEMU_NAMESPACE);
+            return (Element) domain.appendChild(created);
+        });
+        String prefix = commandline.getPrefix() == null ? "" : commandline.getPrefix() + ":";
+        for (BarStandIn testdev : testdevs) {
+            for (String value : List.of("-device", testdev.qemuDevice())) {
+                Element argument = document.createElementNS(QEMU_NAMESPACE, prefix + "arg");
+                argument.setAttribute("value", value);
+                commandline.appendChild(argument);
+            }
+        }
+        return new GuestDomain(document, standIns, testdevs, true);
+    }
+
+    /** The pci-testdevs for the host functions, in QEMU's creation order: by bus, slot and function. */
+    private static List<BarStandIn> barStandIns(List<StandIn> standIns, Function<String, List<PciBar>> pref64Bars) {
+        Map<List<Integer>, TreeSet<Integer>> usedFunctions = new TreeMap<>(Comparator.<List<Integer>, Integer>comparing(slot -> slot.get(0)).thenComparing(slot -> slot.get(1))
+                .thenComparing(slot -> slot.get(2)));
+        for (StandIn standIn : standIns) {
+            StandIn.PlannedAddress planned = standIn.guestAddress().orElseThrow(() -> new IllegalArgumentException("a BAR stand-in needs a planned address: " + standIn));
+            usedFunctions.computeIfAbsent(List.of(planned.domain(), planned.bus(), planned.slot()), slot -> new TreeSet<>()).add(planned.function());
+        }
+        List<BarStandIn> testdevs = new ArrayList<>();
+        for (StandIn standIn : standIns) {
+            StandIn.PlannedAddress planned = standIn.guestAddress().orElseThrow();
+            if (planned.domain() != 0) {
+                throw new IllegalArgumentException("pci-testdev stand-ins only on PCI domain 0: " + standIn);
+            }
+            List<PciBar> bars = pref64Bars.apply(standIn.hostAddress()).stream().sorted(Comparator.comparingLong(PciBar::size).reversed()).toList();
+            TreeSet<Integer> used = usedFunctions.get(List.of(planned.domain(), planned.bus(), planned.slot()));
+            for (int i = 0; i < Math.max(1, bars.size()); i++) {
+                Optional<PciBar> bar = i < bars.size() ? Optional.of(bars.get(i)) : Optional.empty();
+                int function = planned.function();
+                if (i > 0) {
+                    function = 0;
+                    while (used.contains(function)) {
+                        function++;
+                    }
+                    if (function > 7) {
+                        throw new IllegalArgumentException("no free function in the slot of " + standIn + " for its BAR " + bar.orElseThrow().index());
+                    }
+                    used.add(function);
+                }
+                testdevs.add(new BarStandIn(standIn, bar, new StandIn.PlannedAddress(planned.domain(), planned.bus(), planned.slot(), function, false)));
+            }
+        }
+        List<BarStandIn> ordered = new ArrayList<>();
+        testdevs.stream().sorted(Comparator.comparing((BarStandIn testdev) -> testdev.guestAddress().bus()).thenComparing(testdev -> testdev.guestAddress().slot())
+                .thenComparing(testdev -> testdev.guestAddress().function())).forEach(testdev -> {
+                    StandIn.PlannedAddress address = testdev.guestAddress();
+                    boolean multifunction = address.function() == 0 && usedFunctions.get(List.of(address.domain(), address.bus(), address.slot())).size() > 1;
+                    ordered.add(new BarStandIn(testdev.standIn(), testdev.bar(),
+                            new StandIn.PlannedAddress(address.domain(), address.bus(), address.slot(), address.function(), multifunction)));
+                });
+        return ordered;
     }
 
     /** Whether a NUMA cell without vCPUs comes before a cell with vCPUs (see {@link #moveVcpusToFirstCell}). */
@@ -119,6 +235,21 @@ public final class GuestDomain {
         return standIns;
     }
 
+    /** The pci-testdevs of {@link #fromPlanWithBars}; empty for the virtio-rng stand-ins of {@link #fromPlan(String)}. */
+    public List<BarStandIn> barStandIns() {
+        return barStandIns;
+    }
+
+    /** Whether {@link #bootable} keeps the plan's {@code <loader>} (and gives it NVRAM). */
+    public boolean keepsFirmware() {
+        return keepsFirmware;
+    }
+
+    /** The plan's domain name. */
+    public String plannedName() {
+        return child(document.getDocumentElement(), "name").map(element -> element.getTextContent().strip()).orElse("domain");
+    }
+
     /** The libvirt architecture, {@code <os><type arch>}. */
     public String architecture() {
         return osType().getAttribute("arch");
@@ -159,11 +290,25 @@ public final class GuestDomain {
         setText(domain, "uuid", uuid, child(domain, "name").orElseThrow());
 
         Element os = child(domain, "os").orElseThrow();
-        os.removeAttribute("firmware");
-        // Direct kernel boot: firmware loaders, NVRAM and boot orders would only slow the boot down.
+        if (!keepsFirmware) {
+            os.removeAttribute("firmware");
+        }
+        // Direct kernel boot: firmware loaders, NVRAM and boot orders would only slow the boot down,
+        // unless the firmware is what the boot checks (it loads the kernel through fw_cfg then).
+        Set<String> kept = keepsFirmware ? Set.of("type", "loader", "nvram", "firmware") : Set.of("type");
         for (Element element : children(os, null)) {
-            if (!element.getLocalName().equals("type")) {
+            if (!kept.contains(element.getLocalName())) {
                 os.removeChild(element);
+            }
+        }
+        Optional<Element> loader = child(os, "loader");
+        if (keepsFirmware && loader.isPresent() && loader.get().getAttribute("type").equals("pflash") && child(os, "nvram").isEmpty()) {
+            // libvirt copies the variable store from the template to /var/lib/libvirt/qemu/nvram/NAME_VARS.fd at start.
+            String code = loader.get().getTextContent().strip();
+            if (code.endsWith("/OVMF_CODE_4M.fd") || code.endsWith("/OVMF_CODE.fd")) {
+                Element nvram = element(copy, "nvram");
+                nvram.setAttribute("template", code.replace("/OVMF_CODE", "/OVMF_VARS"));
+                os.insertBefore(nvram, loader.get().getNextSibling());
             }
         }
         appendText(os, "kernel", kernel);
@@ -194,6 +339,15 @@ public final class GuestDomain {
         serial.appendChild(source);
         devices.appendChild(serial);
         return serialize(copy);
+    }
+
+    /** The stand-in record of a PCI hostdev: host address, alias and planned guest address. */
+    private static StandIn standIn(Element hostdev) {
+        String hostAddress = child(hostdev, "source").flatMap(source -> child(source, "address")).map(GuestDomain::hostAddress)
+                .orElseThrow(() -> new IllegalArgumentException("a PCI <hostdev> without <source><address>"));
+        return new StandIn(hostAddress, child(hostdev, "alias").map(element -> element.getAttribute("name")), child(hostdev, "address")
+                .filter(element -> element.getAttribute("type").equals("pci")).map(element -> new StandIn.PlannedAddress(number(element, "domain"), number(element, "bus"),
+                        number(element, "slot"), number(element, "function"), element.getAttribute("multifunction").equals("on"))));
     }
 
     private static StandIn replaceByStandIn(Element hostdev) {

@@ -15,7 +15,14 @@ import java.nio.charset.StandardCharsets;
  * nodes online=0-8 possible=0-8
  * bus 0001:00 bridge=/sys/devices/pci0001:00 of_node=/sys/firmware/devicetree/base/pci@800000020000001
  * pci 0001:00:01.0 vendor=0x1af4 device=0x1005 class=0x00ff00 numa_node=0 path=/sys/devices/pci0001:00/0001:00:01.0 of_node=...
+ * res 0001:00:01.0 2 0x000000e000000000 0x000000efffffffff 0x000000000014220c
+ * firmware efi
+ * klog [    0.412345] pci 0000:fe:00.0: BAR 2: no space for [mem size 0x1000000000 64bit pref]
  * </pre>
+ * {@code res}: a line of the function's sysfs {@code resource} file that is not all
+ * zero (index, start, end, flags; index 0-5 are the BARs). {@code firmware}: {@code efi}
+ * when the kernel was started by UEFI firmware. {@code klog}: kernel messages about
+ * PCI resources that could not be assigned, and the root buses' windows.
  * {@code of_node=-} where the platform has no device tree (x86).
  */
 final class GuestInit {
@@ -56,7 +63,17 @@ final class GuestInit {
                 for device in /sys/bus/pci/devices/*; do
                     [ -e "$device" ] || continue
                     echo "pci ${device##*/} vendor=$(value "$device/vendor") device=$(value "$device/device") class=$(value "$device/class") numa_node=$(value "$device/numa_node") path=$(link "$device") of_node=$(link "$device/of_node")"
+                    index=0
+                    while read start end flags; do
+                        case "$start $end $flags" in
+                            "0x0000000000000000 0x0000000000000000 0x0000000000000000") ;;
+                            *) echo "res ${device##*/} $index $start $end $flags" ;;
+                        esac
+                        index=$((index + 1))
+                    done < "$device/resource"
                 done
+                if [ -d /sys/firmware/efi ]; then echo "firmware efi"; else echo "firmware -"; fi
+                dmesg | grep -E "no space|failed to assign|can't assign|root bus resource \\[mem" | while read -r line; do echo "klog $line"; done
                 echo "%s"
                 poweroff -f
                 # Only reached when the platform cannot power off; the domain destroys itself on reboot too.

@@ -8,16 +8,48 @@ import java.util.Optional;
 import java.util.OptionalInt;
 import java.util.TreeSet;
 import java.util.stream.Collectors;
+import java.util.stream.Stream;
 
 /**
  * What the booted guest's kernel saw, parsed from the lines {@link GuestInit}
  * printed between its markers: the PCI buses, the PCI functions and the NUMA nodes.
  */
-public record GuestReport(String kernel, String uptime, String nodesOnline, String nodesPossible, List<Bus> buses, List<Device> devices) {
+public record GuestReport(String kernel, String uptime, String nodesOnline, String nodesPossible, List<Bus> buses, List<Device> devices, List<Resource> resources,
+        String firmware, List<String> kernelLog) {
 
     public GuestReport {
         buses = List.copyOf(buses);
         devices = List.copyOf(devices);
+        resources = List.copyOf(resources);
+        kernelLog = List.copyOf(kernelLog);
+    }
+
+    /**
+     * One non-zero line of a function's sysfs {@code resource} file: {@code index}
+     * 0-5 are its BARs; start and end 0 with flags set is a BAR the kernel left unassigned.
+     */
+    public record Resource(String address, int index, long start, long end, long flags) {
+        public static final long IORESOURCE_MEM = 0x200;
+        public static final long IORESOURCE_PREFETCH = 0x2000;
+        public static final long IORESOURCE_MEM_64 = 0x100000;
+
+        public boolean assigned() {
+            return start != 0 && Long.compareUnsigned(end, start) > 0;
+        }
+
+        public long size() {
+            return assigned() ? end - start + 1 : 0;
+        }
+
+        public boolean isPrefetchable64() {
+            long wanted = IORESOURCE_MEM | IORESOURCE_PREFETCH | IORESOURCE_MEM_64;
+            return (flags & wanted) == wanted;
+        }
+    }
+
+    /** The resource line {@code index} of a function, empty when it is all zero (no such BAR, or one the kernel gave up on). */
+    public Optional<Resource> resource(String address, int index) {
+        return resources.stream().filter(resource -> resource.address().equals(address) && resource.index() == index).findFirst();
     }
 
     /**
@@ -91,6 +123,9 @@ public record GuestReport(String kernel, String uptime, String nodesOnline, Stri
         String possible = "-";
         List<Bus> buses = new ArrayList<>();
         List<Device> devices = new ArrayList<>();
+        List<Resource> resources = new ArrayList<>();
+        String firmware = "-";
+        List<String> kernelLog = new ArrayList<>();
         for (String line : lines.subList(begin + 1, end)) {
             String[] words = line.split(" ");
             Map<String, String> fields = fields(words);
@@ -112,12 +147,23 @@ public record GuestReport(String kernel, String uptime, String nodesOnline, Stri
                                 fields.get("path"), fields.getOrDefault("of_node", "-")));
                     }
                 }
+                case "res" -> {
+                    if (words.length == 6 && words[2].matches("\\d+") && Stream.of(words[3], words[4], words[5]).allMatch(word -> word.matches("0x[0-9a-f]{1,16}"))) {
+                        resources.add(new Resource(words[1], Integer.parseInt(words[2]), hex(words[3]), hex(words[4]), hex(words[5])));
+                    }
+                }
+                case "firmware" -> firmware = words.length > 1 ? words[1] : "-";
+                case "klog" -> kernelLog.add(line.substring("klog".length()).strip());
                 default -> {
                     // a kernel message between the markers
                 }
             }
         }
-        return new GuestReport(kernel, uptime, online, possible, buses, devices);
+        return new GuestReport(kernel, uptime, online, possible, buses, devices, resources, firmware, kernelLog);
+    }
+
+    private static long hex(String word) {
+        return Long.parseUnsignedLong(word.substring(2), 16);
     }
 
     private static Map<String, String> fields(String[] words) {

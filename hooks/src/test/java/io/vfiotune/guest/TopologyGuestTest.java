@@ -199,7 +199,7 @@ class TopologyGuestTest {
      * each controller's own, until the expander bus (guest root bus {@code pci0000:<busNr>})
      * or pcie-root (root bus {@code pci0000:00}).
      */
-    private static GuestPlace place(StandIn standIn, Map<Integer, Controller> controllers) {
+    static GuestPlace place(StandIn standIn, Map<Integer, Controller> controllers) {
         StandIn.PlannedAddress planned = standIn.guestAddress().orElseThrow(() -> new AssertionError("the plan left " + standIn.hostAddress() + " unplaced"));
         List<String> slotFunctions = new ArrayList<>();
         slotFunctions.add(String.format("%02x.%x", planned.slot(), planned.function()));
@@ -223,7 +223,7 @@ class TopologyGuestTest {
     }
 
     /** The plan's PCI controllers by index. */
-    private static Map<Integer, Controller> controllers(String plan) {
+    static Map<Integer, Controller> controllers(String plan) {
         Element devices = GuestDomain.child(GuestDomain.parse(plan).getDocumentElement(), "devices").orElseThrow();
         Map<Integer, Controller> controllers = new LinkedHashMap<>();
         // q35's pcie-root is controller 0 whether or not the XML lists it.
