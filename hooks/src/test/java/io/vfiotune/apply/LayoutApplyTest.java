@@ -32,6 +32,7 @@ class LayoutApplyTest {
     private static final Path ROOT = Path.of(System.getProperty("vfio-tune.root", ".."));
     private static final String PSERIES = "vt-layout-pseries-test";
     private static final String IGD = "vt-layout-igd-test";
+    private static final String TOPOLOGY = "vt-layout-topology-test";
 
     @TempDir
     static Path work;
@@ -45,6 +46,7 @@ class LayoutApplyTest {
     void undefine() {
         virsh("undefine", PSERIES);
         virsh("undefine", IGD);
+        virsh("undefine", TOPOLOGY);
     }
 
     @Test
@@ -77,6 +79,38 @@ class LayoutApplyTest {
         String argv = Stacks.debian12().domxmlToNative(Files.writeString(work.resolve("igd-stored.xml"), stored)).stdout();
         assertTrue(argv.contains("{\"driver\":\"vfio-pci\",\"host\":\"0000:00:02.0\",\"id\":\"ua-vt-0000-00-02-0\",\"bus\":\"pci.0\",\"addr\":\"0x2\",\"rombar\":1,\"x-igd-opregion\":true}"), argv);
         assertFalse(argv.contains("cirrus") || argv.contains("VGA"), argv);
+    }
+
+    /**
+     * libvirt gives each hostdev a root port of its own on pcie.0 at define time (PHB between all of them);
+     * apply moves them into the mirror, and libvirt's own additions to it (chassis, ports, the expander bus's
+     * slot) leave the plan a fixed point.
+     */
+    @Test
+    void libvirtsRootPortsBecomeTheHostsSwitches() throws IOException {
+        Path sysfs = fixture("x86-dgx-two-switches", "topology-sysfs");
+        define("topology-8gpu-two-switches", TOPOLOGY);
+        String defined = virsh("dumpxml", "--inactive", TOPOLOGY).stdout();
+        assertFalse(defined.contains("pcie-expander-bus") || defined.contains("pcie-switch"), "libvirt itself adds only root ports:\n" + defined);
+
+        assertApplied(sysfs, TOPOLOGY);
+        String stored = virsh("dumpxml", "--inactive", TOPOLOGY).stdout();
+        String argv = Stacks.debian12().domxmlToNative(Files.writeString(work.resolve("topology-stored.xml"), stored)).stdout();
+        assertTrue(argv.contains("\"driver\":\"pxb-pcie\"") && argv.contains("\"numa_node\":0"), argv);
+        // one guest switch per host switch: the four GPUs of a host switch share one upstream port
+        Matcher upstream = Pattern.compile("\\{\"driver\":\"xio3130-downstream\",[^}]*\"id\":\"(pci\\.\\d+)\",\"bus\":\"(pci\\.\\d+)\"").matcher(argv);
+        java.util.Map<String, String> upstreamOfPort = new java.util.HashMap<>();
+        while (upstream.find()) {
+            upstreamOfPort.put(upstream.group(1), upstream.group(2));
+        }
+        for (List<String> hostSwitch : List.of(List.of("0000:03:00.0", "0000:04:00.0", "0000:05:00.0", "0000:06:00.0"),
+                List.of("0000:43:00.0", "0000:44:00.0", "0000:45:00.0", "0000:46:00.0"))) {
+            java.util.Set<String> upstreams = new java.util.HashSet<>();
+            for (String gpu : hostSwitch) {
+                upstreams.add(upstreamOfPort.getOrDefault(busOf(argv, gpu), "not on a downstream port: " + busOf(argv, gpu)));
+            }
+            assertEquals(1, upstreams.size(), hostSwitch + " share one guest switch: " + upstreams + "\n" + argv);
+        }
     }
 
     private static void assertApplied(Path sysfs, String domain) {
