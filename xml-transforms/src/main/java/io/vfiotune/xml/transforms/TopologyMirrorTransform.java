@@ -187,7 +187,7 @@ public final class TopologyMirrorTransform implements DomainTransform {
                     + ", and libvirt's PCI buses end at " + LAST_BUS + "; pass fewer devices through, or remove unused controllers"));
             return;
         }
-        Optional<Map<Integer, Integer>> busNumbers = busNumbers(domain, busesPerExpander, findings);
+        Optional<Map<Integer, Integer>> busNumbers = busNumbers(domain, tree, busesPerExpander, findings);
         if (busNumbers.isEmpty()) {
             return;
         }
@@ -235,38 +235,66 @@ public final class TopologyMirrorTransform implements DomainTransform {
 
     /**
      * The first guest bus number of each expander bus. Firmware numbers an expander
-     * bus's ports from its busNr up, so each needs a free range above it; they are
-     * stacked from the top of the 0-255 range (or below the definition's own expander
-     * buses), leaving the numbers below to {@code pcie.0}.
+     * bus's ports from its busNr up, and {@code pcie.0}'s hierarchy from 1 up to the
+     * lowest expander bus, so each expander bus needs a free range above its busNr
+     * and all of them must sit above {@code pcie.0}'s. The mirror's are stacked from
+     * the top of the 0-255 range down, around the ranges the definition's own
+     * expander buses hold (their busNr and one number per controller below them).
      */
-    private static Optional<Map<Integer, Integer>> busNumbers(DomainView domain, Map<Integer, Integer> busesPerExpander, List<Finding> findings) {
-        int ceiling = LAST_BUS + 1;
+    private static Optional<Map<Integer, Integer>> busNumbers(DomainView domain, GuestPcieTree tree, Map<Integer, Integer> busesPerExpander, List<Finding> findings) {
         int mainBuses = 1 + MAIN_BUS_MARGIN;
+        Map<Integer, int[]> userRanges = new LinkedHashMap<>();
         for (PciControllerView controller : domain.pciControllers()) {
-            if (controller.model().equals(GuestPcieTree.EXPANDER_BUS) || controller.model().equals("pci-expander-bus")) {
-                if (controller.busNr().isPresent()) {
-                    ceiling = Math.min(ceiling, controller.busNr().getAsInt());
-                }
-            } else if (controller.index() != 0) {
+            if (isExpanderBus(controller)) {
+                controller.busNr().ifPresent(busNr -> userRanges.put(controller.index(), new int[] {busNr, busNr}));
+            }
+        }
+        for (PciControllerView controller : domain.pciControllers()) {
+            if (controller.index() == 0 || isExpanderBus(controller)) {
+                continue;
+            }
+            Optional<PciControllerView> expander = controller.address().flatMap(address -> MirrorCheck.expanderAbove(address, tree));
+            if (expander.isPresent() && userRanges.containsKey(expander.get().index())) {
+                userRanges.get(expander.get().index())[1]++;
+            } else if (expander.isEmpty()) {
                 mainBuses++;
             }
         }
+        List<int[]> occupied = new ArrayList<>(userRanges.values());
         Map<Integer, Integer> busNumbers = new LinkedHashMap<>();
         List<Integer> expanders = new ArrayList<>(busesPerExpander.keySet());
-        int next = ceiling;
+        int lowest = occupied.stream().mapToInt(range -> range[0]).min().orElse(LAST_BUS + 1);
         for (int i = expanders.size() - 1; i >= 0; i--) {
             int expander = expanders.get(i);
-            next -= busesPerExpander.get(expander) + 1;
-            busNumbers.put(expander, next);
+            int length = busesPerExpander.get(expander);
+            int start = LAST_BUS - length;
+            while (start >= 0 && overlaps(occupied, start, start + length)) {
+                start--;
+            }
+            if (start < 0) {
+                lowest = -1;
+                break;
+            }
+            occupied.add(new int[] {start, start + length});
+            busNumbers.put(expander, start);
+            lowest = Math.min(lowest, start);
         }
-        if (next < mainBuses) {
+        if (lowest < mainBuses) {
             int needed = busesPerExpander.values().stream().mapToInt(buses -> buses + 1).sum();
             findings.add(Finding.error("TOPOLOGY-BUS-NUMBERS", "domain " + domain.name(), "the mirror's expander buses need " + needed + " bus numbers"
-                    + (ceiling <= LAST_BUS ? " below the definition's own expander bus at " + ceiling : "") + ", and pcie.0 keeps " + mainBuses
-                    + " (its controllers and room for the root ports libvirt adds); a guest has 256; pass fewer devices through"));
+                    + (userRanges.isEmpty() ? "" : " beside the definition's own expander buses") + ", and pcie.0 keeps " + mainBuses
+                    + " below all of them (its controllers and room for the root ports libvirt adds); a guest has 256; pass fewer devices through"));
             return Optional.empty();
         }
         return Optional.of(busNumbers);
+    }
+
+    private static boolean isExpanderBus(PciControllerView controller) {
+        return controller.model().equals(GuestPcieTree.EXPANDER_BUS) || controller.model().equals("pci-expander-bus");
+    }
+
+    private static boolean overlaps(List<int[]> ranges, int first, int last) {
+        return ranges.stream().anyMatch(range -> first <= range[1] && range[0] <= last);
     }
 
     /** Controller indices, handed out in order. */
