@@ -113,6 +113,10 @@ final class HookCommand implements Callable<Integer> {
             return address.hostdev() + " at guest " + address.address();
         } else if (edit instanceof DomainEdit.AddSpaprPhb phb) {
             return "a new PHB " + phb.index();
+        } else if (edit instanceof DomainEdit.AddPcieController controller) {
+            return "a new " + controller.model().xmlName() + " " + controller.index();
+        } else if (edit instanceof DomainEdit.SetFirmwareConfig fwCfg) {
+            return "-fw_cfg " + fwCfg.name() + "=" + fwCfg.value();
         } else if (edit instanceof DomainEdit.MoveGuestDevice move) {
             return "the device at guest " + move.from() + " moved to " + move.to();
         } else if (edit instanceof DomainEdit.EnableRomBar rom) {

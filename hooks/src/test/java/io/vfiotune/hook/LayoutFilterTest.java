@@ -45,6 +45,20 @@ class LayoutFilterTest {
         assertEquals(0, placed.status(), placed.stderr());
     }
 
+    /** A guest that arrives without the mirror keeps its layout: expander buses and switches are never added at restore. */
+    @Test
+    void topologyMirrorIsNeverLaidOutAtRestore(@TempDir Path work) throws IOException {
+        Path config = config(work, "x86-dgx-two-switches");
+        CliRun.Result unplaced = restore(config, "topology-8gpu-two-switches/input.xml");
+        assertEquals(2, unplaced.status(), unplaced.stderr());
+        assertTrue(unplaced.stderr().contains("[HOOK-GUEST-VISIBLE]") && unplaced.stderr().contains("a new pcie-expander-bus 1")
+                && unplaced.stderr().contains("a new pcie-switch-upstream-port 3") && unplaced.stderr().contains("0000:03:00.0 at guest 0000:04:00.0"), unplaced.stderr());
+        assertEquals("", unplaced.stdout(), "a refused filter prints no XML");
+        CliRun.Result placed = restore(config, "topology-8gpu-two-switches/expected.xml");
+        assertEquals(0, placed.status(), placed.stderr());
+        assertEquals("", placed.stdout(), "a definition that already mirrors the host is left as it is");
+    }
+
     private static CliRun.Result restore(Path config, String goldenFile) throws IOException {
         return CliRun.runWithConfig(Files.readAllBytes(ROOT.resolve("src/golden").resolve(goldenFile)), config, "hook", "vt-layout", "restore", "begin", "-");
     }
