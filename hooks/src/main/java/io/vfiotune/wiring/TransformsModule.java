@@ -3,6 +3,7 @@ package io.vfiotune.wiring;
 import com.google.inject.AbstractModule;
 import io.vfiotune.xml.guice.TransformBindings;
 import io.vfiotune.xml.transforms.GpuDirectCliqueTransform;
+import io.vfiotune.xml.transforms.GraceTransform;
 import io.vfiotune.xml.transforms.IgdTransform;
 import io.vfiotune.xml.transforms.TopologyMirrorTransform;
 import io.vfiotune.xml.transforms.MsixRelocationTransform;
@@ -21,5 +22,6 @@ public final class TransformsModule extends AbstractModule {
         TransformBindings.bindTransform(binder(), SpaprPhbTransform.class);
         TransformBindings.bindTransform(binder(), IgdTransform.class);
         TransformBindings.bindTransform(binder(), TopologyMirrorTransform.class);
+        TransformBindings.bindTransform(binder(), GraceTransform.class);
     }
 }

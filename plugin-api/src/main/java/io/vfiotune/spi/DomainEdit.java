@@ -2,6 +2,7 @@ package io.vfiotune.spi;
 
 import static java.util.Objects.requireNonNull;
 
+import java.util.List;
 import java.util.Optional;
 import java.util.OptionalInt;
 
@@ -107,6 +108,60 @@ public sealed interface DomainEdit {
         public boolean guestVisible() {
             // Read by the firmware at boot only; a restored or migrated guest does not boot again.
             return false;
+        }
+    }
+
+    /** Add a memory-less, CPU-less guest NUMA cell: {@code <cell id='N' memory='0' unit='KiB'/>} (libvirt >= 11.8). */
+    record AddGuestNumaCell(int id) implements DomainEdit {
+        @Override
+        public String subject() {
+            return "guest NUMA cell " + id;
+        }
+
+        @Override
+        public boolean guestVisible() {
+            return true;
+        }
+    }
+
+    /** Tie a hostdev to guest cells by ACPI Generic Initiators: {@code <acpi nodeset='N-M'/>} in the {@code <hostdev>} (libvirt >= 11.8). */
+    record SetHostdevAcpiNodeset(PciAddress hostdev, String nodeset) implements DomainEdit {
+        public SetHostdevAcpiNodeset {
+            requireNonNull(hostdev, "hostdev is null");
+            requireNonNull(nodeset, "nodeset is null");
+        }
+
+        @Override
+        public String subject() {
+            return hostdev.toString();
+        }
+
+        @Override
+        public boolean guestVisible() {
+            return true;
+        }
+    }
+
+    /**
+     * Memory-less guest NUMA nodes, each tied to a hostdev by an ACPI Generic Initiator,
+     * through {@code <qemu:commandline>} for libvirt before 11.8 (QEMU >= 9.0):
+     * {@code -numa node,nodeid=N} and {@code -object acpi-generic-initiator,...,pci-dev=ALIAS,node=N}.
+     * Guest-visible although it lives in the qemu: namespace, so a restore filter never adds it.
+     */
+    record AddGenericInitiators(PciAddress hostdev, List<Integer> nodes) implements DomainEdit {
+        public AddGenericInitiators {
+            requireNonNull(hostdev, "hostdev is null");
+            nodes = List.copyOf(nodes);
+        }
+
+        @Override
+        public String subject() {
+            return hostdev.toString();
+        }
+
+        @Override
+        public boolean guestVisible() {
+            return true;
         }
     }
 

@@ -77,5 +77,15 @@ public interface DomainView {
         return Optional.of(false);
     }
 
+    /** The guest NUMA cells with what they hold, in document order. */
+    default List<GuestNumaCell> numaCellDetails() {
+        return numaCells().stream().map(id -> new GuestNumaCell(id, true, 1)).toList();
+    }
+
+    /** A hostdev's {@code <acpi nodeset=...>} (libvirt 11.8's Generic Initiator nodes), as written. */
+    default Optional<String> acpiNodeset(PciAddress hostdev) {
+        return Optional.empty();
+    }
+
     TuneAnnotations annotations();
 }

@@ -14,6 +14,7 @@ public record TuneAnnotations(
         PhbMode spaprPhbs,
         IgdMode igd,
         TopologyMode topology,
+        GraceMode grace,
         List<HostdevAnnotation> hostdevs) {
 
     public enum OnMismatch { REFUSE, WARN }
@@ -27,6 +28,8 @@ public record TuneAnnotations(
     public enum IgdMode { AUTO, LEGACY, UPT, OFF }
 
     public enum TopologyMode { MIRROR, OFF }
+
+    public enum GraceMode { AUTO, OFF }
 
     public TuneAnnotations {
         hostdevs = List.copyOf(hostdevs);

@@ -89,6 +89,7 @@ public final class AnnotationBinder {
         onlyOnce("vt:spapr-phbs", tune.spaprPhbs, duplicates);
         onlyOnce("vt:igd", tune.igd, duplicates);
         onlyOnce("vt:topology", tune.topology, duplicates);
+        onlyOnce("vt:grace", tune.grace, duplicates);
         onlyOnce("vt:generated", tune.generated, duplicates);
         if (!duplicates.isEmpty()) {
             throw new AnnotationException(duplicates);
@@ -187,6 +188,7 @@ public final class AnnotationBinder {
                 mode(tune.spaprPhbs, TuneAnnotations.PhbMode.class, TuneAnnotations.PhbMode.OFF),
                 mode(tune.igd, TuneAnnotations.IgdMode.class, TuneAnnotations.IgdMode.OFF),
                 mode(tune.topology, TuneAnnotations.TopologyMode.class, TuneAnnotations.TopologyMode.OFF),
+                mode(tune.grace, TuneAnnotations.GraceMode.class, TuneAnnotations.GraceMode.OFF),
                 hostdevs);
     }
 

@@ -17,6 +17,7 @@ public class GeneratedElement {
         @XmlElement(name = "property", type = Item.Property.class),
         @XmlElement(name = "set", type = Item.SetArgument.class),
         @XmlElement(name = "fw-cfg", type = Item.FirmwareConfig.class),
+        @XmlElement(name = "arg", type = Item.Argument.class),
         @XmlElement(name = "container", type = Item.Container.class)
     })
     List<Item> items = new ArrayList<>();
@@ -58,6 +59,14 @@ public class GeneratedElement {
             @XmlAttribute(name = "name")
             public String name;
             /** what was written, so a re-plan takes back only an item the user has not changed */
+            @XmlAttribute(name = "value")
+            public String value;
+        }
+
+        /** An {@code OPTION VALUE} pair in {@code <qemu:commandline>} (Grace's -numa and -object), taken back exactly as written. */
+        public static class Argument extends Item {
+            @XmlAttribute(name = "option")
+            public String option;
             @XmlAttribute(name = "value")
             public String value;
         }

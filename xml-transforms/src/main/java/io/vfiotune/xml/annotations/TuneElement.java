@@ -35,6 +35,9 @@ public class TuneElement {
     @XmlElement(name = "topology")
     List<ModeElement> topology = new ArrayList<>();
 
+    @XmlElement(name = "grace")
+    List<ModeElement> grace = new ArrayList<>();
+
     @XmlElement(name = "hostdev")
     List<HostdevElement> hostdevs = new ArrayList<>();
 

@@ -57,6 +57,10 @@ final class DeviceLayoutEditor {
             addPcieController(controller);
         } else if (edit instanceof DomainEdit.SetGuestAddress address) {
             domain.hostdevElement(address.hostdev()).ifPresent(hostdev -> pin(hostdev, address.address(), address.multifunction()));
+        } else if (edit instanceof DomainEdit.AddGuestNumaCell cell) {
+            addNumaCell(cell.id());
+        } else if (edit instanceof DomainEdit.SetHostdevAcpiNodeset acpi) {
+            domain.hostdevElement(acpi.hostdev()).ifPresent(hostdev -> setAcpiNodeset(hostdev, acpi.nodeset()));
         } else if (edit instanceof DomainEdit.EnableRomBar rom) {
             domain.hostdevElement(rom.hostdev()).ifPresent(DeviceLayoutEditor::enableRomBar);
         }
@@ -152,6 +156,26 @@ final class DeviceLayoutEditor {
                 : !controllers.isEmpty() ? last(controllers)
                 : DomainXml.child(devices, "emulator").orElse(null);
         devices.insertChildAfter(anchor, controller);
+    }
+
+    /** A memory-less cell after the last one; the transform checked that {@code <cpu><numa>} has cells. */
+    private void addNumaCell(int id) {
+        XmlElement numa = DomainXml.child(domain.domainElement(), "cpu").flatMap(cpu -> DomainXml.child(cpu, "numa")).orElseThrow();
+        boolean exists = numa.childElements("", "cell").stream().anyMatch(cell -> cell.attribute("id").map(String::trim).filter(String.valueOf(id)::equals).isPresent());
+        if (!exists) {
+            numa.appendChild(XmlElement.create("cell", "id", Integer.toString(id), "memory", "0", "unit", "KiB"));
+        }
+    }
+
+    private static void setAcpiNodeset(XmlElement hostdev, String nodeset) {
+        Optional<XmlElement> acpi = DomainXml.child(hostdev, "acpi");
+        if (acpi.isPresent()) {
+            if (!nodeset.equals(acpi.get().attribute("nodeset").orElse(""))) {
+                acpi.get().setAttribute("nodeset", nodeset);
+            }
+            return;
+        }
+        hostdev.insertChildAfter(DomainXml.child(hostdev, "source").orElse(null), XmlElement.create("acpi", "nodeset", nodeset));
     }
 
     private static void pin(XmlElement hostdev, GuestPciAddress address, boolean multifunction) {

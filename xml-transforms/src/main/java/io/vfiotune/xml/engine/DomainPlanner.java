@@ -79,6 +79,9 @@ public final class DomainPlanner {
         BoundAnnotations bound = binder.bind(tune.toStandaloneXml());
         DomainXml domain = new DomainXml(root, bound.annotations());
         QemuNamespaceEditor editor = new QemuNamespaceEditor(domain);
+        // What the definition carried before vfio-tune's own output was taken back: a guest-visible
+        // command-line item it already had is no change (the hook must not refuse a restore over it).
+        java.util.Set<String> pairsBefore = editor.commandlinePairs();
         editor.revert(bound.generated());
         tune.firstChild(AnnotationNamespace.URI, "generated").ifPresent(tune::removeChild);
 
@@ -96,7 +99,12 @@ public final class DomainPlanner {
         if (findings.stream().anyMatch(finding -> finding.severity() == Severity.ERROR)) {
             return new PlanResult(Optional.empty(), false, true, name, edits, findings, domain.annotations().onMismatch());
         }
-        List<DomainEdit> layout = new DeviceLayoutEditor(domain).apply(edits, document);
+        List<DomainEdit> layout = new ArrayList<>(new DeviceLayoutEditor(domain).apply(edits, document));
+        for (DomainEdit edit : edits) {
+            if (edit instanceof DomainEdit.AddGenericInitiators initiators && !pairsBefore.containsAll(editor.addGenericInitiators(initiators))) {
+                layout.add(edit);
+            }
+        }
         // Guest-visible edits the definition already carries are not changes; the hook must not refuse a restore over them.
         edits.removeIf(edit -> edit.guestVisible() && !layout.contains(edit));
         for (DomainEdit edit : edits) {
@@ -145,7 +153,7 @@ public final class DomainPlanner {
         Optional<XmlElement> tune = DomainXml.child(root, "metadata").flatMap(metadata -> metadata.firstChild(AnnotationNamespace.URI, "tune"));
         TuneAnnotations annotations = tune.isPresent() ? binder.bind(tune.get().toStandaloneXml()).annotations()
                 : new TuneAnnotations(TuneAnnotations.OnMismatch.REFUSE, TuneAnnotations.CliqueMode.OFF, TuneAnnotations.MsixMode.OFF,
-                        TuneAnnotations.PhbMode.OFF, TuneAnnotations.IgdMode.OFF, TuneAnnotations.TopologyMode.OFF, List.of());
+                        TuneAnnotations.PhbMode.OFF, TuneAnnotations.IgdMode.OFF, TuneAnnotations.TopologyMode.OFF, TuneAnnotations.GraceMode.OFF, List.of());
         return new DomainXml(root, annotations);
     }
 
@@ -216,6 +224,8 @@ public final class DomainPlanner {
                 generated.appendChild(XmlElement.create(prefix + "property", "alias", property.alias, "name", property.name));
             } else if (item instanceof Item.SetArgument set) {
                 generated.appendChild(XmlElement.create(prefix + "set", "alias", set.alias, "name", set.name));
+            } else if (item instanceof Item.Argument argument) {
+                generated.appendChild(XmlElement.create(prefix + "arg", "option", argument.option, "value", argument.value));
             } else if (item instanceof Item.FirmwareConfig fwCfg) {
                 generated.appendChild(XmlElement.create(prefix + "fw-cfg", "name", fwCfg.name, "value", fwCfg.value));
             } else if (item instanceof Item.Container container) {

@@ -2,6 +2,7 @@ package io.vfiotune.xml.engine;
 
 import io.vfiotune.spi.DomainView;
 import io.vfiotune.spi.GuestDeviceView;
+import io.vfiotune.spi.GuestNumaCell;
 import io.vfiotune.spi.PciControllerView;
 import io.vfiotune.spi.GuestPciAddress;
 import io.vfiotune.spi.HostdevView;
@@ -76,6 +77,47 @@ final class DomainXml implements DomainView {
             }
         });
         return List.copyOf(cells);
+    }
+
+    @Override
+    public List<GuestNumaCell> numaCellDetails() {
+        List<GuestNumaCell> cells = new ArrayList<>();
+        child(domain, "cpu").flatMap(cpu -> child(cpu, "numa")).ifPresent(numa -> {
+            for (XmlElement cell : numa.childElements("", "cell")) {
+                int id = parseNumber(cell.attribute("id").orElse("").trim());
+                if (id < 0) {
+                    continue;
+                }
+                boolean cpus = !cell.attribute("cpus").orElse("").isBlank();
+                cells.add(new GuestNumaCell(id, cpus, kibibytes(cell.attribute("memory").orElse("0").trim(), cell.attribute("unit").orElse("KiB").trim())));
+            }
+        });
+        return List.copyOf(cells);
+    }
+
+    /** libvirt's scaled integers; an unparsable value reads as 0 (libvirt refuses it itself). */
+    private static long kibibytes(String value, String unit) {
+        long number;
+        try {
+            number = Long.parseLong(value);
+        } catch (NumberFormatException e) {
+            return 0;
+        }
+        return switch (unit) {
+            case "b", "bytes" -> number / 1024;
+            case "KB" -> number * 1000 / 1024;
+            case "k", "KiB" -> number;
+            case "MB" -> number * 1000 * 1000 / 1024;
+            case "M", "MiB" -> number * 1024;
+            case "GB" -> number * 1000 * 1000 * 1000 / 1024;
+            case "G", "GiB" -> number * 1024 * 1024;
+            default -> number;
+        };
+    }
+
+    @Override
+    public Optional<String> acpiNodeset(PciAddress hostdev) {
+        return hostdevElement(hostdev).flatMap(element -> child(element, "acpi")).flatMap(acpi -> acpi.attribute("nodeset")).map(String::trim);
     }
 
     @Override

@@ -56,6 +56,8 @@ final class QemuNamespaceEditor {
                 commandline().ifPresent(commandline -> removeSetPair(commandline, set.alias, set.name));
             } else if (item instanceof Item.FirmwareConfig fwCfg) {
                 commandline().ifPresent(commandline -> removeFirmwareConfig(commandline, fwCfg));
+            } else if (item instanceof Item.Argument argument) {
+                commandline().ifPresent(commandline -> removePair(commandline, argument.option, argument.value));
             }
         }
         for (Item item : previous) {
@@ -111,18 +113,77 @@ final class QemuNamespaceEditor {
         }
     }
 
+    /** The {@code OPTION VALUE} pairs of {@code <qemu:commandline>} as they are now. */
+    java.util.Set<String> commandlinePairs() {
+        java.util.Set<String> pairs = new java.util.HashSet<>();
+        commandline().ifPresent(commandline -> {
+            List<XmlElement> arguments = commandline.childElements(QEMU_NAMESPACE, "arg");
+            for (int i = 1; i < arguments.size(); i++) {
+                pairs.add(arguments.get(i - 1).attribute("value").orElse("") + " " + arguments.get(i).attribute("value").orElse(""));
+            }
+        });
+        return pairs;
+    }
+
+    /**
+     * Writes a Grace GPU's nodes and Generic Initiators; the hostdev gets a stable alias for pci-dev=.
+     *
+     * @return the pairs written, as {@link #commandlinePairs()} names them
+     */
+    List<String> addGenericInitiators(DomainEdit.AddGenericInitiators edit) {
+        XmlElement hostdev = domain.hostdevElement(edit.hostdev()).orElseThrow(() -> new IllegalStateException("no hostdev " + edit.hostdev()));
+        String alias = ensureAlias(hostdev, edit.hostdev());
+        List<String[]> pairs = new ArrayList<>();
+        for (int node : edit.nodes()) {
+            pairs.add(new String[] {"-numa", "node,nodeid=" + node});
+        }
+        for (int i = 0; i < edit.nodes().size(); i++) {
+            pairs.add(new String[] {"-object", "acpi-generic-initiator,id=vt-gi-" + alias + "-" + i + ",pci-dev=" + alias + ",node=" + edit.nodes().get(i)});
+        }
+        XmlElement target = commandline().orElseGet(() -> {
+            container(KIND_COMMANDLINE, null);
+            return root.appendChild(qemuElement(root, "commandline"));
+        });
+        List<String> written = new ArrayList<>();
+        for (String[] pair : pairs) {
+            target.appendChild(qemuElement(target, "arg", "value", pair[0]));
+            target.appendChild(qemuElement(target, "arg", "value", pair[1]));
+            Item.Argument item = new Item.Argument();
+            item.option = pair[0];
+            item.value = pair[1];
+            record.add(item);
+            written.add(pair[0] + " " + pair[1]);
+        }
+        return written;
+    }
+
+    private static void removePair(XmlElement commandline, String option, String value) {
+        List<XmlElement> arguments = commandline.childElements(QEMU_NAMESPACE, "arg");
+        for (int i = 1; i < arguments.size(); i++) {
+            if (option.equals(arguments.get(i - 1).attribute("value").orElse("")) && value.equals(arguments.get(i).attribute("value").orElse(""))) {
+                commandline.removeChild(arguments.get(i));
+                commandline.removeChild(arguments.get(i - 1));
+                return;
+            }
+        }
+    }
+
     private String ensureAlias(XmlElement hostdev, SetDeviceProperty edit) {
+        return ensureAlias(hostdev, edit.hostdev());
+    }
+
+    private String ensureAlias(XmlElement hostdev, io.vfiotune.spi.PciAddress host) {
         Optional<XmlElement> existing = DomainXml.child(hostdev, "alias");
         Optional<String> name = existing.flatMap(element -> element.attribute("name"));
         if (name.isPresent() && name.get().startsWith("ua-")) {
             if (!QEMU_ID.matcher(name.get()).matches()) {
                 // QEMU takes the alias as the device id and refuses anything but letters, digits, '-', '_' and '.'.
-                findings.add(Finding.error("ALIAS-INVALID", edit.subject(), "the user alias '" + name.get()
+                findings.add(Finding.error("ALIAS-INVALID", host.toString(), "the user alias '" + name.get()
                         + "' is not a valid QEMU device id (ua- then letters, digits, '-', '_' or '.'); QEMU would refuse to start; rename it"));
             }
             return name.get();
         }
-        String generated = edit.hostdev().generatedAlias();
+        String generated = host.generatedAlias();
         if (existing.isPresent()) {
             // An automatic alias (hostdev0) is reassigned by libvirt at every start; only ua- aliases are stable.
             // Renamed in place, and the old name recorded, so a re-plan restores exactly what was there.
@@ -133,7 +194,7 @@ final class QemuNamespaceEditor {
         }
         if (record.stream().noneMatch(item -> item instanceof Item.Alias known && known.name.equals(generated))) {
             Item.Alias item = new Item.Alias();
-            item.host = edit.hostdev().toString();
+            item.host = host.toString();
             item.name = generated;
             // null: vfio-tune created the element; "": the user's element had no name; else the name it had.
             item.was = existing.isPresent() ? name.orElse("") : null;

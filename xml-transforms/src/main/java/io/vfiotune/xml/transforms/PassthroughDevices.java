@@ -47,6 +47,14 @@ final class PassthroughDevices {
         return function.faults().stream().filter(fault -> needs.spoilingFaults.contains(fault.code())).findFirst();
     }
 
+    /**
+     * vfio-pci, or a vfio-pci variant driver (nvgrace_gpu_vfio_pci, mlx5_vfio_pci, ...): QEMU opens
+     * either through the device's VFIO group, and the variant adds what the device needs (Grace's memory BARs).
+     */
+    static boolean isVfioDriver(String driver) {
+        return driver.equals(VFIO_PCI) || driver.endsWith("_vfio_pci");
+    }
+
     static Optional<PciFunction> resolve(HostdevView hostdev, HostTopology host, String purpose, Needs needs, List<Finding> findings) {
         Optional<PciFunction> function = host.function(hostdev.source());
         String subject = hostdev.source().toString();
@@ -67,7 +75,7 @@ final class PassthroughDevices {
                     + " will not start here; turn the IOMMU on (intel_iommu=on or amd_iommu=on)"));
         }
         String driver = function.get().driver().orElse("no driver");
-        if (!driver.equals(VFIO_PCI)) {
+        if (!isVfioDriver(driver)) {
             if (hostdev.managed()) {
                 findings.add(Finding.warning("HOSTDEV-NOT-VFIO", subject, "bound to " + driver + "; libvirt will rebind it to vfio-pci at start (managed='yes')"));
             } else {
