@@ -7,6 +7,7 @@ import io.vfiotune.spi.HostTopology;
 import io.vfiotune.spi.IntelGraphics;
 import io.vfiotune.spi.MsixPlatform;
 import io.vfiotune.spi.MsixRelocation;
+import io.vfiotune.spi.NvidiaGraceGpu;
 import io.vfiotune.spi.PciAddress;
 import io.vfiotune.spi.PciBar;
 import io.vfiotune.spi.PciCapability;
@@ -105,6 +106,11 @@ final class ProbeReport {
             out.append('\n');
             cliquePlacements(function).ifPresent(placements -> out.append("  clique placement: QEMU >= 8.1 ").append(describe(placements.get(0)))
                     .append("; QEMU < 8.1 ").append(describe(placements.get(1))).append('\n'));
+            NvidiaGraceGpu.of(function).ifPresent(grace -> {
+                out.append("  grace: ").append(describeGrace(grace)).append('\n');
+                grace.findings().forEach(finding -> out.append("  ").append(finding.severity().name().toLowerCase(Locale.ROOT))
+                        .append(": [").append(finding.code()).append("] ").append(finding.message()).append('\n'));
+            });
             IntelGraphics.igd(function).ifPresent(igd -> out.append("  igd: ").append(describeIgd(igd, topology.vfioVgaAccess())).append('\n'));
             function.portType().ifPresent(type -> out.append("  pcie: ").append(type.name().toLowerCase(Locale.ROOT)).append('\n'));
             function.acs().ifPresent(acs -> out.append("  acs: ").append(acs.redirectsPeerToPeer() ? "redirects peer-to-peer" : "no redirect").append('\n'));
@@ -166,6 +172,7 @@ final class ProbeReport {
                         generation.isPresent() ? Integer.toString(generation.getAsInt()) : "null", IntelGraphics.displayClass(igd) == IntelGraphics.CLASS_VGA,
                         quote(vgaAccess(vga)), legacyBlocker(igd, vga).isEmpty());
             }).orElse("null"));
+            out.append(",\"grace\":").append(NvidiaGraceGpu.of(function).map(ProbeReport::graceJson).orElse("null"));
             out.append(",\"faults\":").append(function.faults().stream().map(fault -> "{\"code\":" + quote(fault.code()) + ",\"message\":" + quote(fault.message()) + "}")
                     .collect(Collectors.joining(",", "[", "]")));
             out.append('}');
@@ -212,6 +219,52 @@ final class ProbeReport {
                         collision.capability().id(), collision.capability().offset(), collision.startsInside())).collect(Collectors.joining(",", "[", "]")),
                 placement.truncations().stream().map(truncation -> String.format(Locale.ROOT, "{\"id\":%d,\"offset\":%d,\"keptBytes\":%d}",
                         truncation.capability().id(), truncation.capability().offset(), truncation.keptBytes())).collect(Collectors.joining(",", "[", "]")));
+    }
+
+    /**
+     * One line: model, layout (from the DVSEC bit), where the fake BARs go and their sizes when known,
+     * the physical BAR2 on the GB layout (what the guest gets there), the binding and the host node.
+     */
+    static String describeGrace(NvidiaGraceGpu grace) {
+        StringBuilder out = new StringBuilder(grace.model()).append(" (").append(grace.layout()).append(", ");
+        Optional<NvidiaGraceGpu.PresentedBars> sizes = grace.presented();
+        if (grace.resmemExpected()) {
+            out.append("resmem ").append(sizes.map(bars -> size(bars.resmemBarSize()) + " ").orElse("")).append("at bar2, ");
+        } else {
+            out.append(grace.hostBar(NvidiaGraceGpu.RESMEM_BAR).map(bar -> "physical bar2 " + size(bar.size()) + " passed through, ").orElse("no bar2, "));
+        }
+        out.append("usemem ").append(sizes.map(bars -> size(bars.usememBarSize()) + " ").orElse("")).append("at bar4");
+        if (sizes.isEmpty()) {
+            out.append("; sizes not in sysfs, the driver presents them through VFIO only");
+        }
+        out.append(grace.dvsecFound() ? "" : "; no NVIDIA DVSEC 3").append("), driver ").append(grace.driver().orElse("none"));
+        out.append(", host node ").append(grace.hostNode().isPresent() ? Integer.toString(grace.hostNode().getAsInt()) : "none");
+        return out.toString();
+    }
+
+    private static String graceJson(NvidiaGraceGpu grace) {
+        Optional<NvidiaGraceGpu.PresentedBars> sizes = grace.presented();
+        return String.format(Locale.ROOT, "{\"model\":%s,\"generation\":%s,\"layout\":%s,\"dvsec\":%b,\"resmemExpected\":%b,\"binding\":%s,\"driver\":%s,"
+                        + "\"hostNode\":%s,\"hostBar2Size\":%s,\"usememBarSize\":%s,\"resmemBarSize\":%s,\"findings\":%s}",
+                quote(grace.model()), quote(grace.generation().name()), quote(grace.resmemExpected() ? "gh" : "gb"), grace.dvsecFound(), grace.resmemExpected(),
+                quote(grace.binding().name().toLowerCase(Locale.ROOT).replace('_', '-')), grace.driver().map(ProbeReport::quote).orElse("null"),
+                grace.hostNode().isPresent() ? Integer.toString(grace.hostNode().getAsInt()) : "null",
+                grace.hostBar(NvidiaGraceGpu.RESMEM_BAR).map(bar -> Long.toString(bar.size())).orElse("null"),
+                sizes.map(bars -> Long.toString(bars.usememBarSize())).orElse("null"),
+                sizes.filter(bars -> grace.resmemExpected()).map(bars -> Long.toString(bars.resmemBarSize())).orElse("null"),
+                grace.findings().stream().map(finding -> "{\"severity\":" + quote(finding.severity().name().toLowerCase(Locale.ROOT)) + ",\"code\":" + quote(finding.code())
+                        + ",\"message\":" + quote(finding.message()) + "}").collect(Collectors.joining(",", "[", "]")));
+    }
+
+    /** 1G, 128G, 16M: the largest binary unit that divides the size. */
+    private static String size(long bytes) {
+        String[] units = {"", "K", "M", "G", "T"};
+        int unit = 0;
+        while (unit < units.length - 1 && bytes >= 1024 && bytes % 1024 == 0) {
+            bytes /= 1024;
+            unit++;
+        }
+        return bytes + units[unit];
     }
 
     /**

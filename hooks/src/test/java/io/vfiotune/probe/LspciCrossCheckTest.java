@@ -42,7 +42,8 @@ class LspciCrossCheckTest {
 
     @ParameterizedTest
     @ValueSource(strings = {"x86-plx-t4-pair", "x86-haswell-p1000-cx3", "x86-skylake-igd", "power9-ac922-v100-npu",
-            "x86-dgx-a100-pex88096", "x86-asus-esc8000a-4xada-2xcx7", "x86-puget-wrx90-2xada-cx7"})
+            "x86-dgx-a100-pex88096", "x86-asus-esc8000a-4xada-2xcx7", "x86-puget-wrx90-2xada-cx7",
+            "arm64-gh200-one", "arm64-gh200-two", "arm64-gb200", "arm64-gh200-plain-vfio"})
     void probeDecodesFixturesTheWayLspciDoes(String host, @TempDir Path sysfs) throws Exception {
         FixtureHosts.materialize(host, sysfs);
         SysfsHostTopology topology = FixtureHosts.topology(sysfs);

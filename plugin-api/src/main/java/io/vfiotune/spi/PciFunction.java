@@ -16,6 +16,8 @@ import java.util.OptionalInt;
  * @param configBytes how many bytes of config space could be read (64 for non-root, 256 or 4096)
  * @param subsystem subsystem vendor and device as {@code vendor << 16 | device}, from sysfs (for a bridge
  *        Linux reads it from the Subsystem ID capability); empty when sysfs does not say
+ * @param dvsecs the Designated Vendor-Specific extended capabilities, in walk order (each is also in
+ *        {@code capabilities} as extended capability 0x0023)
  */
 public record PciFunction(
         PciAddress address,
@@ -35,7 +37,8 @@ public record PciFunction(
         List<PciAddress> nvlinks,
         int configBytes,
         List<Finding> faults,
-        OptionalInt subsystem) {
+        OptionalInt subsystem,
+        List<PciDvsec> dvsecs) {
 
     public static final int VENDOR_NVIDIA = 0x10de;
     public static final int VENDOR_INTEL = 0x8086;
@@ -47,6 +50,16 @@ public record PciFunction(
         nvlinks = List.copyOf(nvlinks);
         faults = List.copyOf(faults);
         requireNonNull(subsystem, "subsystem is null");
+        dvsecs = List.copyOf(dvsecs);
+    }
+
+    /** Without DVSECs: callers that never look at them. */
+    public PciFunction(PciAddress address, int vendorId, int deviceId, int classCode, OptionalInt numaNode, OptionalInt iommuGroup,
+            Optional<String> driver, List<PciBar> bars, List<PciCapability> capabilities, Optional<MsixLayout> msix,
+            Optional<PciePortType> portType, Optional<AcsControl> acs, List<PciAddress> upstream, String rootComplex,
+            List<PciAddress> nvlinks, int configBytes, List<Finding> faults, OptionalInt subsystem) {
+        this(address, vendorId, deviceId, classCode, numaNode, iommuGroup, driver, bars, capabilities, msix, portType, acs, upstream,
+                rootComplex, nvlinks, configBytes, faults, subsystem, List.of());
     }
 
     /** Without a subsystem ID: transforms and tests that never look at it. */
@@ -55,7 +68,12 @@ public record PciFunction(
             Optional<PciePortType> portType, Optional<AcsControl> acs, List<PciAddress> upstream, String rootComplex,
             List<PciAddress> nvlinks, int configBytes, List<Finding> faults) {
         this(address, vendorId, deviceId, classCode, numaNode, iommuGroup, driver, bars, capabilities, msix, portType, acs, upstream,
-                rootComplex, nvlinks, configBytes, faults, OptionalInt.empty());
+                rootComplex, nvlinks, configBytes, faults, OptionalInt.empty(), List.of());
+    }
+
+    /** The first DVSEC with this DVSEC vendor and ID, as Linux's pci_find_dvsec_capability() finds it. */
+    public Optional<PciDvsec> dvsec(int dvsecVendorId, int dvsecId) {
+        return dvsecs.stream().filter(dvsec -> dvsec.vendorId() == dvsecVendorId && dvsec.dvsecId() == dvsecId).findFirst();
     }
 
     /** Config byte 0x0B. */

@@ -4,6 +4,7 @@ import io.vfiotune.spi.AcsControl;
 import io.vfiotune.spi.Finding;
 import io.vfiotune.spi.MsixLayout;
 import io.vfiotune.spi.PciCapability;
+import io.vfiotune.spi.PciDvsec;
 import io.vfiotune.spi.PciePortType;
 
 import java.util.ArrayList;
@@ -11,6 +12,7 @@ import java.util.Comparator;
 import java.util.HashSet;
 import java.util.List;
 import java.util.Optional;
+import java.util.OptionalInt;
 import java.util.Set;
 
 /**
@@ -29,6 +31,7 @@ public final class ConfigSpace {
     private final String subject;
     private final List<PciCapability> capabilities = new ArrayList<>();
     private final List<Finding> faults = new ArrayList<>();
+    private final List<PciDvsec> dvsecs = new ArrayList<>();
     private MsixLayout msix;
     private PciePortType portType;
     private AcsControl acs;
@@ -105,6 +108,11 @@ public final class ConfigSpace {
 
     public Optional<AcsControl> acs() {
         return Optional.ofNullable(acs);
+    }
+
+    /** The DVSEC extended capabilities whose two headers could be read, in walk order. */
+    public List<PciDvsec> dvsecs() {
+        return List.copyOf(dvsecs);
     }
 
     public List<Finding> faults() {
@@ -204,9 +212,20 @@ public final class ConfigSpace {
             capabilities.add(new PciCapability(id, pointer, 4, true));
             if (id == PciCapability.EXTENDED_ID_ACS && pointer + 8 <= bytes.length) {
                 acs = AcsControl.fromRegister(word(pointer + 6));
+            } else if (id == PciDvsec.EXTENDED_ID_DVSEC && pointer + 10 <= bytes.length) {
+                decodeDvsec(pointer);
             }
             pointer = (header >>> 20) & 0xffc;
         }
+    }
+
+    /** DVSEC Header 1 (+4) and Header 2 (+8); the first vendor register (+0x0A) only when the DVSEC's length covers it. */
+    private void decodeDvsec(int offset) {
+        int header1 = dword(offset + 4);
+        int length = (header1 >>> 20) & 0xfff;
+        int first = offset + PciDvsec.FIRST_REGISTER_OFFSET;
+        OptionalInt register = length >= PciDvsec.FIRST_REGISTER_OFFSET + 2 && first + 2 <= bytes.length ? OptionalInt.of(word(first)) : OptionalInt.empty();
+        dvsecs.add(new PciDvsec(offset, header1 & 0xffff, (header1 >>> 16) & 0xf, length, word(offset + 8), register));
     }
 
     /**

@@ -147,7 +147,7 @@ public final class SysfsHostTopology implements HostTopology {
         return Optional.of(new PciFunction(address, decoded.vendorId(), decoded.deviceId(), decoded.classCode(),
                 readNumaNode(directory, subject, faults), group, readLinkName(directory.resolve("driver")), bars,
                 decoded.capabilities(), decoded.msix(), decoded.portType(), decoded.acs(), placement.upstream(), placement.rootComplex(),
-                nvlinks, config.length, faults, readSubsystem(directory)));
+                nvlinks, config.length, faults, readSubsystem(directory), decoded.dvsecs()));
     }
 
     /**
