@@ -66,7 +66,8 @@ public final class BootedGuest {
         return boot(stack, domain, limit, GuestInit.script());
     }
 
-    private static Boot boot(Stack stack, GuestDomain domain, Duration limit, byte[] init) {
+    /** A guest domain of its own with another /init, for tests that need more of the guest than {@link GuestInit} prints. */
+    static Boot boot(Stack stack, GuestDomain domain, Duration limit, byte[] init) {
         // Changes beyond the stand-ins that a stack needs; the test output lists them.
         List<String> adaptations = new ArrayList<>();
         // Seen: libvirt 9.0 segfaults on such a domain, 11.3 starts it; versions between are untested, so they get the change too.

@@ -33,7 +33,8 @@ import io.vfiotune.spi.PciBar;
  * hardware or names host resources goes. Every controller, guest address and
  * NUMA cell of the plan stays: they are what the boot checks.
  * {@link #fromPlanWithBars} makes pci-testdevs with the host's 64-bit BAR sizes
- * instead, and boots through the plan's firmware.
+ * instead, and boots through the plan's firmware; so does an aarch64 plan with ACPI,
+ * whose SRAT is what its NUMA nodes come from.
  */
 public final class GuestDomain {
     static final String QEMU_NAMESPACE = "http://libvirt.org/schemas/domain/qemu/1.0";
@@ -115,11 +116,12 @@ public final class GuestDomain {
                 domain.removeChild(element);
             }
         }
-        child(domain, "cpu").ifPresent(GuestDomain::emulatedCpu);
+        String architecture = child(domain, "os").flatMap(os -> child(os, "type")).map(type -> type.getAttribute("arch")).orElse("");
+        child(domain, "cpu").ifPresent(cpu -> emulatedCpu(cpu, architecture));
         child(domain, "metadata").ifPresent(GuestDomain::dropVfioTuneMetadata);
         dropPropertyOverrides(domain);
         if (pref64Bars == null) {
-            return new GuestDomain(document, standIns, List.of(), false);
+            return new GuestDomain(document, standIns, List.of(), needsFirmware(domain, architecture));
         }
         List<BarStandIn> testdevs = barStandIns(standIns, pref64Bars);
         // The pci-testdevs are no libvirt devices, so libvirt sees the planned ports empty and would put the
@@ -240,7 +242,10 @@ public final class GuestDomain {
         return barStandIns;
     }
 
-    /** Whether {@link #bootable} keeps the plan's {@code <loader>} (and gives it NVRAM). */
+    /**
+     * Whether {@link #bootable} keeps the plan's {@code <loader>} (and gives it NVRAM): for
+     * {@link #fromPlanWithBars}, and for an aarch64 plan with ACPI (see {@link #needsFirmware}).
+     */
     public boolean keepsFirmware() {
         return keepsFirmware;
     }
@@ -305,9 +310,9 @@ public final class GuestDomain {
         if (keepsFirmware && loader.isPresent() && loader.get().getAttribute("type").equals("pflash") && child(os, "nvram").isEmpty()) {
             // libvirt copies the variable store from the template to /var/lib/libvirt/qemu/nvram/NAME_VARS.fd at start.
             String code = loader.get().getTextContent().strip();
-            if (code.endsWith("/OVMF_CODE_4M.fd") || code.endsWith("/OVMF_CODE.fd")) {
+            if (code.endsWith("/OVMF_CODE_4M.fd") || code.endsWith("/OVMF_CODE.fd") || code.endsWith("/AAVMF_CODE.fd")) {
                 Element nvram = element(copy, "nvram");
-                nvram.setAttribute("template", code.replace("/OVMF_CODE", "/OVMF_VARS"));
+                nvram.setAttribute("template", code.replace("/OVMF_CODE", "/OVMF_VARS").replace("/AAVMF_CODE", "/AAVMF_VARS"));
                 os.insertBefore(nvram, loader.get().getNextSibling());
             }
         }
@@ -373,8 +378,13 @@ public final class GuestDomain {
                         element.getAttribute("multifunction").equals("on"))));
     }
 
-    /** TCG has no host CPU to pass through; the CPU model goes, the topology and NUMA cells stay. */
-    private static void emulatedCpu(Element cpu) {
+    /**
+     * TCG has no host CPU to pass through; the CPU model goes, the topology and NUMA cells stay.
+     * An aarch64 guest gets {@code mode='maximum'} ({@code -cpu max}) instead: without a model
+     * libvirt gives TCG a 32-bit cortex-a15, which neither AAVMF nor an arm64 kernel runs on, and
+     * libvirt refuses host-passthrough for an aarch64 TCG guest on an x86_64 host.
+     */
+    private static void emulatedCpu(Element cpu, String architecture) {
         String mode = cpu.getAttribute("mode");
         if (mode.startsWith("host")) {
             cpu.removeAttribute("mode");
@@ -385,7 +395,22 @@ public final class GuestDomain {
                     cpu.removeChild(element);
                 }
             }
+            if (architecture.equals("aarch64")) {
+                cpu.setAttribute("mode", "maximum");
+            }
         }
+    }
+
+    /**
+     * Whether the stand-in guest must boot through the plan's firmware even with virtio-rng
+     * stand-ins: an aarch64 guest with {@code <acpi/>} and a {@code <loader>}, because libvirt
+     * refuses ACPI without UEFI on aarch64, and the ACPI tables (SRAT: NUMA nodes, Generic
+     * Initiators) are what such a plan is about; without firmware the kernel reads a device tree.
+     */
+    private static boolean needsFirmware(Element domain, String architecture) {
+        boolean acpi = child(domain, "features").flatMap(features -> child(features, "acpi")).isPresent();
+        boolean loader = child(domain, "os").flatMap(os -> child(os, "loader")).isPresent();
+        return architecture.equals("aarch64") && acpi && loader;
     }
 
     /** An installed vfio-tune hook must see a plain domain: the stand-ins are no host devices to plan for. */
