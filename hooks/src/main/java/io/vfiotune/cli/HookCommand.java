@@ -115,6 +115,12 @@ final class HookCommand implements Callable<Integer> {
             return "a new PHB " + phb.index();
         } else if (edit instanceof DomainEdit.AddPcieController controller) {
             return "a new " + controller.model().xmlName() + " " + controller.index();
+        } else if (edit instanceof DomainEdit.AddGenericInitiators initiators) {
+            return initiators.nodes().size() + " NUMA nodes with Generic Initiators for " + initiators.hostdev();
+        } else if (edit instanceof DomainEdit.AddGuestNumaCell cell) {
+            return "a new NUMA cell " + cell.id();
+        } else if (edit instanceof DomainEdit.SetHostdevAcpiNodeset acpi) {
+            return acpi.hostdev() + " Generic Initiator nodes " + acpi.nodeset();
         } else if (edit instanceof DomainEdit.SetFirmwareConfig fwCfg) {
             return "-fw_cfg " + fwCfg.name() + "=" + fwCfg.value();
         } else if (edit instanceof DomainEdit.MoveGuestDevice move) {

@@ -19,10 +19,13 @@ import java.util.regex.Pattern;
  * {@code VfioPciPropertyTruthTest}), by the binary's help for any other. So a
  * case for QEMU 10.0 behaviour is judged by QEMU 10.0 and never by a QEMU that
  * lacks its properties; an output the older stack can take is judged by both.
+ * The same holds for the QOM object types an output's command line creates
+ * (Grace's {@code acpi-generic-initiator}, QEMU 9.0 and later).
  */
 final class StackJudges {
     private static final Pattern OVERRIDE_PROPERTY = Pattern.compile("<qemu:property\\s[^>]*?name=(['\"])([^'\"]+)\\1");
     private static final Pattern SET_ARGUMENT = Pattern.compile("<qemu:arg\\s+value=(['\"])device\\.[^.'\"]+\\.([^='\"]+)=");
+    private static final Pattern OBJECT_ARGUMENT = Pattern.compile("<qemu:arg\\s+value=(['\"])-object\\1\\s*/>\\s*<qemu:arg\\s+value=(['\"])([a-z0-9-]+),");
     private static final Pattern EMULATOR = Pattern.compile("<emulator>\\s*([^<\\s]+)\\s*</emulator>");
     private static final Pattern ARCH = Pattern.compile("<type\\s[^>]*?arch=(['\"])([^'\"]+)\\1");
 
@@ -39,6 +42,16 @@ final class StackJudges {
             }
         }
         return names;
+    }
+
+    /** The QOM object types a domain's {@code <qemu:commandline>} creates with {@code -object TYPE,...}. */
+    static Set<String> objectTypes(String domainXml) {
+        Set<String> types = new TreeSet<>();
+        Matcher matcher = OBJECT_ARGUMENT.matcher(domainXml);
+        while (matcher.find()) {
+            types.add(matcher.group(3));
+        }
+        return types;
     }
 
     /** The QEMU binary a domain names, or the one its architecture implies. */
@@ -63,6 +76,11 @@ final class StackJudges {
     /** Whether {@code stack} can honour every property of an output. */
     static boolean judges(Stack stack, String domainXml) {
         String emulator = emulator(domainXml);
+        for (String type : objectTypes(domainXml)) {
+            if (!stack.hasObjectType(emulator, type)) {
+                return false;
+            }
+        }
         for (String name : properties(domainXml)) {
             Optional<VfioPciProperty> known = VfioPciProperty.byQemuName(name);
             boolean available = known.isPresent()

@@ -47,15 +47,14 @@ import javax.xml.transform.stream.StreamResult;
  * device must stop it with its own message. The stand-in guest also boots (AAVMF, ACPI) and
  * reports the NUMA nodes its kernel made of the SRAT.
  * <p>
- * The domain is {@code -Dvfio-tune.grace.domain=PATH} (relative to the checkout), by default the
- * hand-written fixture {@value #DEFAULT_DOMAIN}; vfio-tune's golden output
- * ({@code src/golden/grace-.../expected.xml}) replaces it. Expectations come from the domain's
+ * The domain is {@code -Dvfio-tune.grace.domain=PATH} (relative to the checkout), by default
+ * vfio-tune's own golden output {@value #DEFAULT_DOMAIN}. Expectations come from the domain's
  * own {@code <qemu:commandline>} and NUMA cells, never from QEMU or the guest.
  */
 class GraceInitiatorQemuTest {
     private static final Path ROOT = Path.of(System.getProperty("vfio-tune.root", ".."));
     static final String DOMAIN_PROPERTY = "vfio-tune.grace.domain";
-    static final String DEFAULT_DOMAIN = "hooks/src/test/resources/grace/gh200-one-gpu-commandline.xml";
+    static final String DEFAULT_DOMAIN = "src/golden/grace-gh200-one-qemu90/expected.xml";
     /** Sent on QEMU's stdin: QEMU reads it only from its main loop, that is once the machine is built. */
     private static final List<String> QMP = List.of("{\"execute\":\"qmp_capabilities\"}", "{\"execute\":\"query-status\"}", "{\"execute\":\"quit\"}");
     private static final Pattern NUMA_NODE = Pattern.compile("node,nodeid=(\\d+)(,.*)?");
@@ -158,7 +157,8 @@ class GraceInitiatorQemuTest {
         Initiator first = form.initiators().get(0);
         int wrong = 42;
         assertFalse(form.extraNodes().containsKey(wrong) || cellIds(plan).contains(wrong), "node " + wrong + " must be undefined in " + domainFile());
-        String broken = replaceOnce(plan, "pci-dev=" + first.pciDev() + ",node=" + first.node() + "'", "pci-dev=" + first.pciDev() + ",node=" + wrong + "'");
+        // the <qemu:arg> itself, not vfio-tune's record of it in <vt:generated>
+        String broken = replaceOnce(plan, argument(first, first.pciDev(), first.node()), argument(first, first.pciDev(), wrong));
         Run run = start(stack, GuestDomain.fromPlan(broken));
         System.out.println(stack + ": initiator " + first.id() + " moved to node " + wrong + ":\n" + run.render());
         assertNotEquals(0, run.result().status(), run.render());
@@ -178,7 +178,7 @@ class GraceInitiatorQemuTest {
         String mmio = replaceOnce(plan, "</devices>",
                 "  <rng model='virtio'>\n      <backend model='builtin'/>\n      <alias name='ua-vt-not-pci'/>\n      <address type='virtio-mmio'/>\n    </rng>\n  </devices>");
         for (String target : List.of("ua-vt-not-pci", "ua-vt-no-such-device")) {
-            String broken = replaceOnce(mmio, "pci-dev=" + first.pciDev() + ",node=" + first.node() + "'", "pci-dev=" + target + ",node=" + first.node() + "'");
+            String broken = replaceOnce(mmio, argument(first, first.pciDev(), first.node()), argument(first, target, first.node()));
             Run run = start(stack, GuestDomain.fromPlan(broken));
             System.out.println(stack + ": initiator " + first.id() + " pointed at " + target + ":\n" + run.render());
             if (target.equals("ua-vt-not-pci")) {
@@ -564,6 +564,10 @@ class GraceInitiatorQemuTest {
 
     static String shellQuote(String word) {
         return word.matches("[A-Za-z0-9_.,:/=+@%-]+") ? word : "'" + word.replace("'", "'\\''") + "'";
+    }
+
+    private static String argument(Initiator initiator, String pciDev, int node) {
+        return "<qemu:arg value='acpi-generic-initiator,id=" + initiator.id() + ",pci-dev=" + pciDev + ",node=" + node + "'/>";
     }
 
     private static String replaceOnce(String text, String part, String replacement) {

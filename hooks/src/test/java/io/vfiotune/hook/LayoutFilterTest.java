@@ -59,6 +59,19 @@ class LayoutFilterTest {
         assertEquals("", placed.stdout(), "a definition that already mirrors the host is left as it is");
     }
 
+    /** Grace's memory-less nodes are guest hardware: never added at restore, though the commandline form lives in the qemu: namespace. */
+    @Test
+    void graceNodesAreNeverAddedAtRestore(@TempDir Path work) throws IOException {
+        Path sysfs = HostFixture.load(ROOT.resolve("src/golden/grace-gh200-one-qemu90/host")).materialize(work.resolve("sysfs"));
+        Path config = Files.writeString(work.resolve("vfio-tune.properties"), "sysfs-root=" + sysfs + "\n");
+        CliRun.Result unplaced = restore(config, "grace-gh200-one-qemu90/input.xml");
+        assertEquals(2, unplaced.status(), unplaced.stderr());
+        assertTrue(unplaced.stderr().contains("[HOOK-GUEST-VISIBLE]") && unplaced.stderr().contains("8 NUMA nodes with Generic Initiators for 0009:01:00.0"), unplaced.stderr());
+        CliRun.Result placed = restore(config, "grace-gh200-one-qemu90/expected.xml");
+        assertEquals(0, placed.status(), placed.stderr());
+        assertEquals("", placed.stdout(), "a definition that has the nodes is left as it is");
+    }
+
     private static CliRun.Result restore(Path config, String goldenFile) throws IOException {
         return CliRun.runWithConfig(Files.readAllBytes(ROOT.resolve("src/golden").resolve(goldenFile)), config, "hook", "vt-layout", "restore", "begin", "-");
     }

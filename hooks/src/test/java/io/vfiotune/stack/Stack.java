@@ -24,6 +24,7 @@ import java.util.stream.Stream;
  */
 public abstract class Stack {
     private final Map<String, VfioPciHelp> helpByEmulator = new ConcurrentHashMap<>();
+    private final java.util.Map<String, Boolean> objectTypes = new java.util.concurrent.ConcurrentHashMap<>();
     private Version libvirtVersion;
     private Version qemuVersion;
 
@@ -116,6 +117,11 @@ public abstract class Stack {
     }
 
     /** What {@code EMULATOR -device vfio-pci,help} lists, read once per binary. */
+    /** Whether the emulator knows a QOM object type ({@code -object TYPE,help} succeeds). */
+    public final boolean hasObjectType(String emulator, String type) {
+        return objectTypes.computeIfAbsent(emulator + " " + type, key -> run(List.of(emulator, "-object", type + ",help"), 60).ok());
+    }
+
     public final VfioPciHelp vfioPciHelp(String emulator) {
         requireNonNull(emulator, "emulator is null");
         return helpByEmulator.computeIfAbsent(emulator, binary -> {

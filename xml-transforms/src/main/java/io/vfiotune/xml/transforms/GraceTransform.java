@@ -7,6 +7,7 @@ import io.vfiotune.spi.Finding;
 import io.vfiotune.spi.GuestNumaCell;
 import io.vfiotune.spi.HostTopology;
 import io.vfiotune.spi.HostdevView;
+import io.vfiotune.spi.NvidiaGraceGpu;
 import io.vfiotune.spi.PciFunction;
 import io.vfiotune.spi.Severity;
 import io.vfiotune.spi.TransformResult;
@@ -18,7 +19,6 @@ import java.util.List;
 import java.util.Optional;
 import java.util.Set;
 import java.util.TreeSet;
-import java.util.stream.Collectors;
 import java.util.stream.IntStream;
 
 /**
@@ -32,9 +32,6 @@ import java.util.stream.IntStream;
  * {@code acpi-generic-initiator}.
  */
 public final class GraceTransform implements DomainTransform {
-    /** Linux drivers/vfio/pci/nvgrace-gpu/main.c: GH200 2342, 2345, 2348; GB200 2941; GB300 31c2. */
-    static final Set<Integer> GRACE_GPU_IDS = Set.of(0x2342, 0x2345, 0x2348, 0x2941, 0x31c2);
-    static final String NVGRACE_DRIVER = "nvgrace_gpu_vfio_pci";
     /** One node per MIG instance the driver can make. */
     static final int NODES_PER_GPU = 8;
     static final Version LIBVIRT_ACPI_NODESET = new Version(11, 8, 0);
@@ -66,9 +63,14 @@ public final class GraceTransform implements DomainTransform {
         List<HostdevView> gpus = new ArrayList<>();
         for (HostdevView hostdev : domain.pciHostdevs()) {
             Optional<PciFunction> function = PassthroughDevices.resolve(hostdev, host, "whether it is a Grace GPU", PassthroughDevices.Needs.HEADER, findings);
-            if (function.isPresent() && isGraceGpu(function.get())) {
+            Optional<NvidiaGraceGpu> grace = function.flatMap(NvidiaGraceGpu::of);
+            if (grace.isPresent()) {
                 gpus.add(hostdev);
-                warnDriver(hostdev, function.get(), findings);
+                findings.addAll(grace.get().findings());
+                if (hostdev.managed() && grace.get().binding() == NvidiaGraceGpu.Binding.NVGRACE) {
+                    findings.add(Finding.warning("GRACE-PLAIN-VFIO", hostdev.source().toString(), "managed='yes' makes libvirt rebind it to plain vfio-pci at start,"
+                            + " which has none of the GPU memory BARs the guest driver needs; keep it on " + NvidiaGraceGpu.NVGRACE_DRIVER + " and use managed='no'"));
+                }
             }
         }
         if (findings.stream().anyMatch(finding -> finding.severity() == Severity.ERROR)) {
@@ -134,20 +136,6 @@ public final class GraceTransform implements DomainTransform {
         return new TransformResult(edits, findings);
     }
 
-    static boolean isGraceGpu(PciFunction function) {
-        return function.vendorId() == PciFunction.VENDOR_NVIDIA && GRACE_GPU_IDS.contains(function.deviceId());
-    }
-
-    /** The memory BARs exist only with the variant driver; libvirt's managed='yes' binds plain vfio-pci. */
-    private static void warnDriver(HostdevView hostdev, PciFunction function, List<Finding> findings) {
-        String driver = function.driver().orElse("no driver");
-        if (!driver.equals(NVGRACE_DRIVER) || hostdev.managed()) {
-            findings.add(Finding.warning("GRACE-PLAIN-VFIO", hostdev.source().toString(), (driver.equals(NVGRACE_DRIVER) ? "managed='yes' makes libvirt rebind it to plain vfio-pci"
-                    : "bound to " + driver) + ", which has none of the GPU memory BARs the guest driver needs; bind it to " + NVGRACE_DRIVER
-                    + " (echo " + NVGRACE_DRIVER + " > /sys/bus/pci/devices/" + hostdev.source() + "/driver_override) and use managed='no'"));
-        }
-    }
-
     private static List<Integer> parseNodeset(String nodeset) {
         List<Integer> nodes = new ArrayList<>();
         for (String part : nodeset.split(",")) {
@@ -165,7 +153,4 @@ public final class GraceTransform implements DomainTransform {
         return nodes;
     }
 
-    static String describe(List<Integer> nodes) {
-        return nodes.stream().map(String::valueOf).collect(Collectors.joining(","));
-    }
 }

@@ -8,6 +8,7 @@ import io.vfiotune.spi.HostTopology;
 import io.vfiotune.spi.HostdevView;
 import io.vfiotune.spi.MsixPlatform;
 import io.vfiotune.spi.MsixRelocation;
+import io.vfiotune.spi.NvidiaGraceGpu;
 import io.vfiotune.spi.PciFunction;
 import io.vfiotune.spi.TransformResult;
 import io.vfiotune.spi.TuneAnnotations;
@@ -81,6 +82,12 @@ public final class MsixRelocationTransform implements DomainTransform {
     private static void advise(DomainView domain, HostdevView hostdev, PciFunction function, HostTopology host, boolean askedForThisDevice,
                                List<DomainEdit> edits, List<Finding> findings) {
         String subject = hostdev.source().toString();
+        if (NvidiaGraceGpu.of(function).filter(grace -> grace.binding() == NvidiaGraceGpu.Binding.NVGRACE).isPresent()) {
+            // QEMU sees the driver's device-memory BARs (2-5) through VFIO, which sysfs never shows: the empty slots the advisor would pick are not empty.
+            findings.add(Finding.info("MSIX-VARIANT-DRIVER", subject, NvidiaGraceGpu.NVGRACE_DRIVER + " presents device-memory BARs 2-5 that the host's sysfs does not show,"
+                    + " so vfio-tune does not choose a relocation for it; name a BAR with msix-relocation=\"barN\" if one is needed"));
+            return;
+        }
         Optional<MsixRelocation.Advice> advice = MsixRelocation.advise(function, platform(domain, host), host.facts().msixKnownGood());
         if (advice.isEmpty()) {
             if (askedForThisDevice) {
