@@ -87,5 +87,10 @@ public interface DomainView {
         return Optional.empty();
     }
 
+    /** The values of {@code <qemu:commandline><qemu:arg>}, in order, as the definition has them (vfio-tune's own taken back). */
+    default List<String> qemuCommandlineArguments() {
+        return List.of();
+    }
+
     TuneAnnotations annotations();
 }

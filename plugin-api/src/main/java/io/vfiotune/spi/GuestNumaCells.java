@@ -46,8 +46,10 @@ public final class GuestNumaCells {
         this.memnodes = requireNonNull(memnodes, "memnodes is null").stream().filter(memnode -> this.cells.contains(memnode.cellId())).toList();
     }
 
+    /** A cell with neither CPUs nor memory (a Grace GPU's Generic Initiator node) holds nothing a device could sit near, and is left out. */
     public static GuestNumaCells of(DomainView domain) {
-        return new GuestNumaCells(domain.numaCells(), domain.numaMemnodes());
+        List<Integer> cells = domain.numaCellDetails().stream().filter(cell -> cell.hasCpus() || cell.memoryKiB() > 0).map(GuestNumaCell::id).toList();
+        return new GuestNumaCells(cells, domain.numaMemnodes());
     }
 
     /**

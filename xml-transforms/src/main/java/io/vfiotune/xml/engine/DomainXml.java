@@ -97,22 +97,33 @@ final class DomainXml implements DomainView {
 
     /** libvirt's scaled integers; an unparsable value reads as 0 (libvirt refuses it itself). */
     private static long kibibytes(String value, String unit) {
-        long number;
+        java.math.BigInteger number;
         try {
-            number = Long.parseLong(value);
+            number = new java.math.BigInteger(value);
         } catch (NumberFormatException e) {
             return 0;
         }
-        return switch (unit) {
-            case "b", "bytes" -> number / 1024;
-            case "KB" -> number * 1000 / 1024;
-            case "k", "KiB" -> number;
-            case "MB" -> number * 1000 * 1000 / 1024;
-            case "M", "MiB" -> number * 1024;
-            case "GB" -> number * 1000 * 1000 * 1000 / 1024;
-            case "G", "GiB" -> number * 1024 * 1024;
-            default -> number;
-        };
+        // libvirt's scaled integers: b/bytes, then k/KiB, KB, M/MiB, MB ... E/EiB, EB, case-insensitive
+        String lower = unit.toLowerCase(java.util.Locale.ROOT);
+        java.math.BigInteger bytes;
+        if (lower.equals("b") || lower.equals("bytes")) {
+            bytes = number;
+        } else {
+            int power = "kmgtpe".indexOf(lower.isEmpty() ? 'k' : lower.charAt(0)) + 1;
+            boolean decimal = lower.length() == 2 && lower.charAt(1) == 'b';
+            bytes = number.multiply(java.math.BigInteger.valueOf(decimal ? 1000 : 1024).pow(Math.max(power, 1)));
+        }
+        java.math.BigInteger kib = bytes.add(java.math.BigInteger.valueOf(1023)).divide(java.math.BigInteger.valueOf(1024));
+        return kib.bitLength() > 62 ? Long.MAX_VALUE / 2 : kib.longValue();
+    }
+
+    @Override
+    public List<String> qemuCommandlineArguments() {
+        List<String> arguments = new ArrayList<>();
+        for (XmlElement commandline : domain.childElements(QemuNamespaceEditor.QEMU_NAMESPACE, "commandline")) {
+            commandline.childElements(QemuNamespaceEditor.QEMU_NAMESPACE, "arg").forEach(arg -> arguments.add(arg.attribute("value").orElse("")));
+        }
+        return List.copyOf(arguments);
     }
 
     @Override

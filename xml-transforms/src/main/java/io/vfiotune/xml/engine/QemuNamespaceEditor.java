@@ -138,14 +138,21 @@ final class QemuNamespaceEditor {
             pairs.add(new String[] {"-numa", "node,nodeid=" + node});
         }
         for (int i = 0; i < edit.nodes().size(); i++) {
-            pairs.add(new String[] {"-object", "acpi-generic-initiator,id=vt-gi-" + alias + "-" + i + ",pci-dev=" + alias + ",node=" + edit.nodes().get(i)});
+            // the object id from the host address: bounded, whatever the length of the user's alias
+            pairs.add(new String[] {"-object", "acpi-generic-initiator,id=vt-gi-" + edit.hostdev().generatedAlias().substring("ua-vt-".length()) + "-" + i
+                    + ",pci-dev=" + alias + ",node=" + edit.nodes().get(i)});
         }
         XmlElement target = commandline().orElseGet(() -> {
             container(KIND_COMMANDLINE, null);
             return root.appendChild(qemuElement(root, "commandline"));
         });
+        java.util.Set<String> present = commandlinePairs();
         List<String> written = new ArrayList<>();
         for (String[] pair : pairs) {
+            if (present.contains(pair[0] + " " + pair[1])) {
+                written.add(pair[0] + " " + pair[1]);
+                continue;
+            }
             target.appendChild(qemuElement(target, "arg", "value", pair[0]));
             target.appendChild(qemuElement(target, "arg", "value", pair[1]));
             Item.Argument item = new Item.Argument();

@@ -16,8 +16,10 @@ import io.vfiotune.spi.Version;
 
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Map;
 import java.util.Optional;
 import java.util.Set;
+import java.util.TreeMap;
 import java.util.TreeSet;
 import java.util.stream.IntStream;
 
@@ -36,6 +38,8 @@ public final class GraceTransform implements DomainTransform {
     static final int NODES_PER_GPU = 8;
     static final Version LIBVIRT_ACPI_NODESET = new Version(11, 8, 0);
     static final Version QEMU_GENERIC_INITIATOR = new Version(9, 0, 0);
+    /** QEMU's MAX_NODES. */
+    static final int QEMU_MAX_NODES = 128;
 
     @Override
     public String name() {
@@ -68,8 +72,9 @@ public final class GraceTransform implements DomainTransform {
                 gpus.add(hostdev);
                 findings.addAll(grace.get().findings());
                 if (hostdev.managed() && grace.get().binding() == NvidiaGraceGpu.Binding.NVGRACE) {
-                    findings.add(Finding.warning("GRACE-PLAIN-VFIO", hostdev.source().toString(), "managed='yes' makes libvirt rebind it to plain vfio-pci at start,"
-                            + " which has none of the GPU memory BARs the guest driver needs; keep it on " + NvidiaGraceGpu.NVGRACE_DRIVER + " and use managed='no'"));
+                    findings.add(Finding.warning("GRACE-PLAIN-VFIO", hostdev.source().toString(), "managed='yes' makes libvirt rebind it at start, to plain vfio-pci"
+                            + " unless libvirt picks the variant driver itself, and plain vfio-pci has none of the GPU memory BARs the guest driver needs;"
+                            + " keep it on " + NvidiaGraceGpu.NVGRACE_DRIVER + " and use managed='no'"));
                 }
             }
         }
@@ -77,23 +82,70 @@ public final class GraceTransform implements DomainTransform {
             return new TransformResult(List.of(), findings);
         }
         if (gpus.isEmpty()) {
+            List<Integer> empty = domain.numaCellDetails().stream().filter(cell -> !cell.hasCpus() && cell.memoryKiB() == 0).map(GuestNumaCell::id).toList();
+            if (!empty.isEmpty()) {
+                findings.add(Finding.warning("GRACE-CELLS", subject, "no hostdev is a Grace GPU, and guest cells " + empty + " have neither CPUs nor memory:"
+                        + " the nodes of a GPU that is no longer passed through? delete them"));
+            }
             findings.add(Finding.info("GRACE-NONE", subject, "no hostdev is a Grace GPU (10de:2342, 2345, 2348, 2941, 31c2), so no nodes are added"));
             return new TransformResult(List.of(), findings);
         }
         Version libvirt = host.facts().libvirtVersion();
         Version qemu = host.facts().qemuVersion(domain.emulator());
         boolean libvirtForm = libvirt.compareTo(LIBVIRT_ACPI_NODESET) >= 0;
-        if (!libvirtForm && qemu.compareTo(QEMU_GENERIC_INITIATOR) < 0) {
-            findings.add(Finding.error("GRACE-QEMU-TOO-OLD", subject, "the Grace GPUs need ACPI Generic Initiator nodes: libvirt " + libvirt
-                    + " cannot write them (11.8 can) and QEMU " + qemu + " has no acpi-generic-initiator (9.0 has); upgrade QEMU to 9.0 or libvirt and QEMU to 11.8 and 9.0"));
+        if (qemu.compareTo(QEMU_GENERIC_INITIATOR) < 0) {
+            findings.add(Finding.error("GRACE-QEMU-TOO-OLD", subject, "the Grace GPUs need ACPI Generic Initiator nodes, and QEMU " + qemu
+                    + " has no acpi-generic-initiator (9.0 has)" + (libvirtForm ? "" : "; libvirt " + libvirt + " cannot write the nodes itself either (11.8 can)")
+                    + "; upgrade QEMU to 9.0 or later"));
             return new TransformResult(List.of(), findings);
         }
-        // Cells the hostdevs' <acpi nodeset> name are vfio-tune's (or the user's) Generic Initiator nodes, not the guest's own.
+        // The user's own -numa nodes and initiators (vfio-tune's were taken back before planning).
+        List<String> arguments = domain.qemuCommandlineArguments();
+        Set<Integer> commandlineNodes = new TreeSet<>();
+        Set<String> initiatorDevices = new TreeSet<>();
+        for (int i = 1; i < arguments.size(); i++) {
+            String option = arguments.get(i - 1);
+            String value = arguments.get(i);
+            if (option.equals("-numa")) {
+                optionValue(value, "nodeid").flatMap(GraceTransform::number).ifPresent(commandlineNodes::add);
+            } else if (option.equals("-object") && value.startsWith("acpi-generic-initiator,")) {
+                optionValue(value, "pci-dev").ifPresent(initiatorDevices::add);
+            }
+        }
+        // Cells the hostdevs' <acpi nodeset> name are Generic Initiator nodes (libvirt 11.8's form), not the guest's own.
+        Map<Integer, GuestNumaCell> cells = new TreeMap<>();
+        domain.numaCellDetails().forEach(cell -> cells.put(cell.id(), cell));
         Set<Integer> initiatorCells = new TreeSet<>();
         for (HostdevView gpu : gpus) {
-            domain.acpiNodeset(gpu.source()).ifPresent(nodeset -> initiatorCells.addAll(parseNodeset(nodeset)));
+            Optional<String> nodeset = domain.acpiNodeset(gpu.source());
+            if (nodeset.isEmpty()) {
+                continue;
+            }
+            if (!libvirtForm) {
+                findings.add(Finding.error("GRACE-NODES", gpu.source().toString(), "the hostdev has libvirt 11.8's <acpi nodeset='" + nodeset.get() + "'>, which libvirt "
+                        + libvirt + " does not read (it would drop it, and render its memory='0' cells as backends QEMU refuses); remove the <acpi> element and those cells,"
+                        + " and vfio-tune plans the nodes through <qemu:commandline>"));
+                continue;
+            }
+            for (int node : parseNodeset(nodeset.get())) {
+                GuestNumaCell cell = cells.get(node);
+                if (cell != null && (cell.hasCpus() || cell.memoryKiB() > 0)) {
+                    findings.add(Finding.error("GRACE-NODES", gpu.source().toString(), "its <acpi nodeset='" + nodeset.get() + "'> names guest cell " + node
+                            + ", which has " + (cell.hasCpus() ? "CPUs" : "memory") + "; a Generic Initiator node has neither: remove the <acpi> element and let vfio-tune plan the nodes"));
+                }
+                initiatorCells.add(node);
+            }
         }
-        List<GuestNumaCell> own = domain.numaCellDetails().stream().filter(cell -> !initiatorCells.contains(cell.id())).toList();
+        if (findings.stream().anyMatch(finding -> finding.severity() == Severity.ERROR)) {
+            return new TransformResult(List.of(), findings);
+        }
+        List<GuestNumaCell> own = cells.values().stream().filter(cell -> !initiatorCells.contains(cell.id())).toList();
+        List<Integer> leftovers = own.stream().filter(cell -> !cell.hasCpus() && cell.memoryKiB() == 0).map(GuestNumaCell::id).toList();
+        if (!leftovers.isEmpty()) {
+            findings.add(Finding.error("GRACE-CELLS", subject, "guest cells " + leftovers + " have neither CPUs nor memory, and no Grace GPU's <acpi nodeset> names them:"
+                    + " the nodes of a GPU that is no longer passed through? delete those cells (a guest's own cells hold its CPUs and memory)"));
+            return new TransformResult(List.of(), findings);
+        }
         if (own.isEmpty()) {
             findings.add(Finding.error("GRACE-CELLS", subject, "the guest defines no NUMA cell of its own; the Grace nodes are added after the guest's cells,"
                     + " which must hold its CPUs and memory: define <cpu><numa><cell id='0' cpus='...' memory='...'/></numa></cpu>"));
@@ -102,17 +154,28 @@ public final class GraceTransform implements DomainTransform {
         for (GuestNumaCell cell : own) {
             if (!cell.hasCpus() || cell.memoryKiB() == 0) {
                 findings.add(Finding.error("GRACE-CELLS", "guest cell " + cell.id(), "the guest's own cells must have CPUs and memory (only the Grace nodes have neither);"
-                        + " this one has " + (cell.hasCpus() ? "no memory" : cell.memoryKiB() == 0 ? "neither" : "no CPUs")));
+                        + " this one has " + (cell.hasCpus() ? "no memory" : "no CPUs")));
             }
         }
         if (findings.stream().anyMatch(finding -> finding.severity() == Severity.ERROR)) {
             return new TransformResult(List.of(), findings);
         }
-        int next = own.stream().mapToInt(GuestNumaCell::id).max().orElseThrow() + 1;
+        int next = Math.max(own.stream().mapToInt(GuestNumaCell::id).max().orElseThrow(), commandlineNodes.stream().mapToInt(Integer::intValue).max().orElse(-1)) + 1;
         List<DomainEdit> edits = new ArrayList<>();
         for (HostdevView gpu : gpus) {
+            if (!libvirtForm && gpu.alias().filter(initiatorDevices::contains).isPresent()) {
+                // What the user wrote wins: their nodes and initiators for this GPU stay, and vfio-tune adds none.
+                findings.add(Finding.info("GRACE-USER-NODES", gpu.source().toString(), "the definition's <qemu:commandline> already ties this GPU ('" + gpu.alias().get()
+                        + "') to nodes with acpi-generic-initiator; kept as written"));
+                continue;
+            }
             List<Integer> nodes = IntStream.range(next, next + NODES_PER_GPU).boxed().toList();
             next += NODES_PER_GPU;
+            if (nodes.get(nodes.size() - 1) >= QEMU_MAX_NODES) {
+                findings.add(Finding.error("GRACE-NODES", gpu.source().toString(), "its nodes would end at " + nodes.get(nodes.size() - 1) + ", and QEMU takes NUMA nodes 0-"
+                        + (QEMU_MAX_NODES - 1) + "; pass fewer Grace GPUs through, or give the guest fewer cells of its own"));
+                return new TransformResult(List.of(), findings);
+            }
             String nodeset = nodes.get(0) + "-" + nodes.get(nodes.size() - 1);
             if (libvirtForm) {
                 Optional<String> written = domain.acpiNodeset(gpu.source());
@@ -134,6 +197,24 @@ public final class GraceTransform implements DomainTransform {
             return new TransformResult(List.of(), findings);
         }
         return new TransformResult(edits, findings);
+    }
+
+    /** {@code key=value} out of a QEMU option string such as {@code node,nodeid=3}. */
+    private static Optional<String> optionValue(String options, String key) {
+        for (String part : options.split(",")) {
+            if (part.startsWith(key + "=")) {
+                return Optional.of(part.substring(key.length() + 1));
+            }
+        }
+        return Optional.empty();
+    }
+
+    private static Optional<Integer> number(String text) {
+        try {
+            return Optional.of(Integer.parseInt(text.trim()));
+        } catch (NumberFormatException e) {
+            return Optional.empty();
+        }
     }
 
     private static List<Integer> parseNodeset(String nodeset) {
