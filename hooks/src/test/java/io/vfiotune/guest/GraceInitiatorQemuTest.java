@@ -577,14 +577,7 @@ class GraceInitiatorQemuTest {
     }
 
     private static String serialize(Document document) {
-        try {
-            StringWriter text = new StringWriter();
-            var transformer = TransformerFactory.newInstance().newTransformer();
-            transformer.setOutputProperty(OutputKeys.OMIT_XML_DECLARATION, "yes");
-            transformer.transform(new DOMSource(document), new StreamResult(text));
-            return text.toString();
-        } catch (Exception e) {
-            throw new IllegalStateException("cannot write the domain XML", e);
-        }
+        return GuestDomain.serialize(document);
     }
+
 }

@@ -513,7 +513,7 @@ public final class GuestDomain {
         }
     }
 
-    private static String serialize(Document document) {
+    static String serialize(Document document) {
         try {
             StringWriter text = new StringWriter();
             var transformer = TransformerFactory.newInstance().newTransformer();
