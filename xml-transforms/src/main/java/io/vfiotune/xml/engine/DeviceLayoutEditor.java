@@ -119,9 +119,7 @@ final class DeviceLayoutEditor {
     }
 
     private void addPhb(DomainEdit.AddSpaprPhb phb) {
-        boolean exists = domain.pciControllerElements().stream()
-                .anyMatch(controller -> controller.attribute("index").map(String::trim).filter(String.valueOf(phb.index())::equals).isPresent());
-        if (exists) {
+        if (hasPciController(phb.index())) {
             return;
         }
         XmlElement controller = XmlElement.create("controller", "type", "pci", "index", Integer.toString(phb.index()), "model", "pci-root");
@@ -132,9 +130,7 @@ final class DeviceLayoutEditor {
     }
 
     private void addPcieController(DomainEdit.AddPcieController add) {
-        boolean exists = domain.pciControllerElements().stream()
-                .anyMatch(controller -> controller.attribute("index").map(String::trim).filter(String.valueOf(add.index())::equals).isPresent());
-        if (exists) {
+        if (hasPciController(add.index())) {
             return;
         }
         XmlElement controller = XmlElement.create("controller", "type", "pci", "index", Integer.toString(add.index()), "model", add.model().xmlName());
@@ -146,6 +142,11 @@ final class DeviceLayoutEditor {
             add.numaNode().ifPresent(node -> target.appendChild(XmlElement.create("node")).setTextContent(Integer.toString(node)));
         }
         add.address().ifPresent(address -> controller.appendChild(addressElement(address, false)));
+    }
+
+    private boolean hasPciController(int index) {
+        return domain.pciControllerElements().stream()
+                .anyMatch(controller -> controller.attribute("index").map(String::trim).filter(String.valueOf(index)::equals).isPresent());
     }
 
     /** After the last PCI controller (controllers are added in index order), else after any controller or the emulator. */

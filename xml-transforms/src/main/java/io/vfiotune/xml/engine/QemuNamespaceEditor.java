@@ -53,11 +53,14 @@ final class QemuNamespaceEditor {
                         .filter(element -> property.name.equals(element.attribute("name").orElse(""))).findFirst())
                         .ifPresent(element -> element.parent().removeChild(element));
             } else if (item instanceof Item.SetArgument set) {
-                commandline().ifPresent(commandline -> removeSetPair(commandline, set.alias, set.name));
+                String prefix = "device." + set.alias + "." + set.name + "=";
+                commandline().ifPresent(commandline -> removeFirstPair(commandline, (option, value) -> option.equals("-set") && value.startsWith(prefix)));
             } else if (item instanceof Item.FirmwareConfig fwCfg) {
-                commandline().ifPresent(commandline -> removeFirmwareConfig(commandline, fwCfg));
+                // exactly what an earlier plan wrote: an item the user has changed since is the user's and stays
+                String written = firmwareConfigValue(fwCfg.name, fwCfg.value == null ? "" : fwCfg.value);
+                commandline().ifPresent(commandline -> removeFirstPair(commandline, (option, value) -> isFirmwareConfigOption(option) && value.equals(written)));
             } else if (item instanceof Item.Argument argument) {
-                commandline().ifPresent(commandline -> removePair(commandline, argument.option, argument.value));
+                commandline().ifPresent(commandline -> removeFirstPair(commandline, (option, value) -> option.equals(argument.option) && value.equals(argument.value)));
             }
         }
         for (Item item : previous) {
@@ -162,17 +165,6 @@ final class QemuNamespaceEditor {
             written.add(pair[0] + " " + pair[1]);
         }
         return written;
-    }
-
-    private static void removePair(XmlElement commandline, String option, String value) {
-        List<XmlElement> arguments = commandline.childElements(QEMU_NAMESPACE, "arg");
-        for (int i = 1; i < arguments.size(); i++) {
-            if (option.equals(arguments.get(i - 1).attribute("value").orElse("")) && value.equals(arguments.get(i).attribute("value").orElse(""))) {
-                commandline.removeChild(arguments.get(i));
-                commandline.removeChild(arguments.get(i - 1));
-                return;
-            }
-        }
     }
 
     private String ensureAlias(XmlElement hostdev, SetDeviceProperty edit) {
@@ -289,7 +281,7 @@ final class QemuNamespaceEditor {
             List<XmlElement> arguments = commandline.get().childElements(QEMU_NAMESPACE, "arg");
             for (int i = 1; i < arguments.size(); i++) {
                 String value = arguments.get(i).attribute("value").orElse("");
-                if (isFirmwareConfigOption(arguments.get(i - 1)) && firmwareConfigName(value).filter(edit.name()::equals).isPresent()) {
+                if (isFirmwareConfigOption(arguments.get(i - 1).attribute("value").orElse("")) && firmwareConfigName(value).filter(edit.name()::equals).isPresent()) {
                     if (!value.equals(firmwareConfigValue(edit.name(), edit.value()))) {
                         findings.add(Finding.warning("OVERRIDE-CONFLICT", edit.name(), "the definition already passes -fw_cfg " + value
                                 + "; keeping the user's item instead of the planned string=" + edit.value()));
@@ -314,8 +306,7 @@ final class QemuNamespaceEditor {
         return "name=" + name + ",string=" + value;
     }
 
-    private static boolean isFirmwareConfigOption(XmlElement argument) {
-        String option = argument.attribute("value").orElse("");
+    private static boolean isFirmwareConfigOption(String option) {
         return option.equals("-fw_cfg") || option.equals("--fw_cfg");
     }
 
@@ -326,19 +317,6 @@ final class QemuNamespaceEditor {
             return Optional.of(first.substring("name=".length()));
         }
         return first.contains("=") ? Optional.empty() : Optional.of(first);
-    }
-
-    /** Takes back exactly what an earlier plan wrote; an item the user has changed since is the user's and stays. */
-    private static void removeFirmwareConfig(XmlElement commandline, Item.FirmwareConfig item) {
-        List<XmlElement> arguments = commandline.childElements(QEMU_NAMESPACE, "arg");
-        String written = firmwareConfigValue(item.name, item.value == null ? "" : item.value);
-        for (int i = 1; i < arguments.size(); i++) {
-            if (isFirmwareConfigOption(arguments.get(i - 1)) && arguments.get(i).attribute("value").orElse("").equals(written)) {
-                commandline.removeChild(arguments.get(i));
-                commandline.removeChild(arguments.get(i - 1));
-                return;
-            }
-        }
     }
 
     private void conflict(Property edit, String alias, String userValue) {
@@ -370,11 +348,11 @@ final class QemuNamespaceEditor {
         return root.firstChild(QEMU_NAMESPACE, "commandline");
     }
 
-    private static void removeSetPair(XmlElement commandline, String alias, String property) {
+    /** Removes the first {@code OPTION VALUE} pair of {@code <qemu:arg>}s that {@code matches}. */
+    private static void removeFirstPair(XmlElement commandline, java.util.function.BiPredicate<String, String> matches) {
         List<XmlElement> arguments = commandline.childElements(QEMU_NAMESPACE, "arg");
-        String prefix = "device." + alias + "." + property + "=";
         for (int i = 1; i < arguments.size(); i++) {
-            if ("-set".equals(arguments.get(i - 1).attribute("value").orElse("")) && arguments.get(i).attribute("value").orElse("").startsWith(prefix)) {
+            if (matches.test(arguments.get(i - 1).attribute("value").orElse(""), arguments.get(i).attribute("value").orElse(""))) {
                 commandline.removeChild(arguments.get(i));
                 commandline.removeChild(arguments.get(i - 1));
                 return;

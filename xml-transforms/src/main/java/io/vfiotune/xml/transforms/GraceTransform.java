@@ -7,6 +7,7 @@ import io.vfiotune.spi.Finding;
 import io.vfiotune.spi.GuestNumaCell;
 import io.vfiotune.spi.HostTopology;
 import io.vfiotune.spi.HostdevView;
+import io.vfiotune.spi.NodeSet;
 import io.vfiotune.spi.NvidiaGraceGpu;
 import io.vfiotune.spi.PciFunction;
 import io.vfiotune.spi.Severity;
@@ -127,13 +128,17 @@ public final class GraceTransform implements DomainTransform {
                         + " and vfio-tune plans the nodes through <qemu:commandline>"));
                 continue;
             }
-            for (int node : parseNodeset(nodeset.get())) {
-                GuestNumaCell cell = cells.get(node);
-                if (cell != null && (cell.hasCpus() || cell.memoryKiB() > 0)) {
-                    findings.add(Finding.error("GRACE-NODES", gpu.source().toString(), "its <acpi nodeset='" + nodeset.get() + "'> names guest cell " + node
+            // Only cells the guest defines matter: a nodeset naming others libvirt refuses itself.
+            NodeSet named = new NodeSet(nodeset.get());
+            for (GuestNumaCell cell : cells.values()) {
+                if (!named.contains(cell.id())) {
+                    continue;
+                }
+                if (cell.hasCpus() || cell.memoryKiB() > 0) {
+                    findings.add(Finding.error("GRACE-NODES", gpu.source().toString(), "its <acpi nodeset='" + nodeset.get() + "'> names guest cell " + cell.id()
                             + ", which has " + (cell.hasCpus() ? "CPUs" : "memory") + "; a Generic Initiator node has neither: remove the <acpi> element and let vfio-tune plan the nodes"));
                 }
-                initiatorCells.add(node);
+                initiatorCells.add(cell.id());
             }
         }
         if (findings.stream().anyMatch(finding -> finding.severity() == Severity.ERROR)) {
@@ -215,23 +220,6 @@ public final class GraceTransform implements DomainTransform {
         } catch (NumberFormatException e) {
             return Optional.empty();
         }
-    }
-
-    private static List<Integer> parseNodeset(String nodeset) {
-        List<Integer> nodes = new ArrayList<>();
-        for (String part : nodeset.split(",")) {
-            String[] range = part.trim().split("-");
-            try {
-                int first = Integer.parseInt(range[0].trim());
-                int last = range.length > 1 ? Integer.parseInt(range[1].trim()) : first;
-                for (int node = first; node <= last && node - first < 1024; node++) {
-                    nodes.add(node);
-                }
-            } catch (NumberFormatException e) {
-                // libvirt refuses it itself
-            }
-        }
-        return nodes;
     }
 
 }
