@@ -95,6 +95,10 @@ public final class BootedGuest {
         if (!stack.libvirtVersion().atLeast(11, 3) && domain.hasVcpusAfterCpulessCell()) {
             adaptations.add(domain.moveVcpusToFirstCell() + ", because libvirt " + stack.libvirtVersion() + " crashes starting the plan's cells");
         }
+        if (domain.architecture().equals("x86_64")) {
+            domain.singleVcpu().ifPresent(change -> adaptations.add(change + ", because QEMU's multi-threaded TCG can abort in " + TCG_IOTLB_ABORT.replace(": Assertion", "")
+                    + " while several vCPUs run and the guest programs its BARs"));
+        }
         String name = uniqueName(domain.plannedName());
         List<Path> staged = new ArrayList<>();
         boolean submitted = false;
