@@ -123,6 +123,10 @@ final class HookCommand implements Callable<Integer> {
             return acpi.hostdev() + " Generic Initiator nodes " + acpi.nodeset();
         } else if (edit instanceof DomainEdit.SetFirmwareConfig fwCfg) {
             return "-fw_cfg " + fwCfg.name() + "=" + fwCfg.value();
+        } else if (edit instanceof DomainEdit.SetPcieRootHole64 hole) {
+            return "pcie-root pcihole64 " + hole.kib() + " KiB";
+        } else if (edit instanceof DomainEdit.SetMachineProperty machine) {
+            return "-machine " + machine.name() + "=" + machine.value();
         } else if (edit instanceof DomainEdit.MoveGuestDevice move) {
             return "the device at guest " + move.from() + " moved to " + move.to();
         } else if (edit instanceof DomainEdit.EnableRomBar rom) {

@@ -106,7 +106,7 @@ final class ProbeReport {
             out.append('\n');
             cliquePlacements(function).ifPresent(placements -> out.append("  clique placement: QEMU >= 8.1 ").append(describe(placements.get(0)))
                     .append("; QEMU < 8.1 ").append(describe(placements.get(1))).append('\n'));
-            NvidiaGraceGpu.of(function).ifPresent(grace -> {
+            grace(function).ifPresent(grace -> {
                 out.append("  grace: ").append(describeGrace(grace)).append('\n');
                 grace.findings().forEach(finding -> out.append("  ").append(finding.severity().name().toLowerCase(Locale.ROOT))
                         .append(": [").append(finding.code()).append("] ").append(finding.message()).append('\n'));
@@ -172,7 +172,7 @@ final class ProbeReport {
                         generation.isPresent() ? Integer.toString(generation.getAsInt()) : "null", IntelGraphics.displayClass(igd) == IntelGraphics.CLASS_VGA,
                         quote(vgaAccess(vga)), legacyBlocker(igd, vga).isEmpty());
             }).orElse("null"));
-            out.append(",\"grace\":").append(NvidiaGraceGpu.of(function).map(ProbeReport::graceJson).orElse("null"));
+            out.append(",\"grace\":").append(grace(function).map(ProbeReport::graceJson).orElse("null"));
             out.append(",\"faults\":").append(function.faults().stream().map(fault -> "{\"code\":" + quote(fault.code()) + ",\"message\":" + quote(fault.message()) + "}")
                     .collect(Collectors.joining(",", "[", "]")));
             out.append('}');
@@ -235,11 +235,16 @@ final class ProbeReport {
         }
         out.append("usemem ").append(sizes.map(bars -> size(bars.usememBarSize()) + " ").orElse("")).append("at bar4");
         if (sizes.isEmpty()) {
-            out.append("; sizes not in sysfs, the driver presents them through VFIO only");
+            out.append("; sizes not in sysfs, the driver presents them through VFIO only: declare the device memory with grace-device-memory");
         }
         out.append(grace.dvsecFound() ? "" : "; no NVIDIA DVSEC 3").append("), driver ").append(grace.driver().orElse("none"));
         out.append(", host node ").append(grace.hostNode().isPresent() ? Integer.toString(grace.hostNode().getAsInt()) : "none");
         return out.toString();
+    }
+
+    /** The Grace GPU a function is, with the device memory the host settings declare for it. */
+    private Optional<NvidiaGraceGpu> grace(PciFunction function) {
+        return NvidiaGraceGpu.of(function).map(gpu -> gpu.withDeclaredMemory(topology.facts().graceDeviceMemory()));
     }
 
     private static String graceJson(NvidiaGraceGpu grace) {

@@ -20,12 +20,16 @@ import java.util.regex.Pattern;
  * case for QEMU 10.0 behaviour is judged by QEMU 10.0 and never by a QEMU that
  * lacks its properties; an output the older stack can take is judged by both.
  * The same holds for the QOM object types an output's command line creates
- * (Grace's {@code acpi-generic-initiator}, QEMU 9.0 and later).
+ * (Grace's {@code acpi-generic-initiator}, QEMU 9.0 and later), and the machine
+ * properties it sets with {@code -machine NAME=VALUE} (Grace's
+ * {@code highmem-mmio-size}, QEMU 10.0 and later).
  */
 final class StackJudges {
     private static final Pattern OVERRIDE_PROPERTY = Pattern.compile("<qemu:property\\s[^>]*?name=(['\"])([^'\"]+)\\1");
     private static final Pattern SET_ARGUMENT = Pattern.compile("<qemu:arg\\s+value=(['\"])device\\.[^.'\"]+\\.([^='\"]+)=");
     private static final Pattern OBJECT_ARGUMENT = Pattern.compile("<qemu:arg\\s+value=(['\"])-object\\1\\s*/>\\s*<qemu:arg\\s+value=(['\"])([a-z0-9-]+),");
+    private static final Pattern MACHINE_ARGUMENT = Pattern.compile("<qemu:arg\\s+value=(['\"])-machine\\1\\s*/>\\s*<qemu:arg\\s+value=(['\"])([a-z0-9-]+)=");
+    private static final Pattern MACHINE = Pattern.compile("<type\\s[^>]*?machine=(['\"])([^'\"]+)\\1");
     private static final Pattern EMULATOR = Pattern.compile("<emulator>\\s*([^<\\s]+)\\s*</emulator>");
     private static final Pattern ARCH = Pattern.compile("<type\\s[^>]*?arch=(['\"])([^'\"]+)\\1");
 
@@ -54,6 +58,22 @@ final class StackJudges {
         return types;
     }
 
+    /** The machine properties a domain's {@code <qemu:commandline>} sets with {@code -machine NAME=VALUE}. */
+    static Set<String> machineProperties(String domainXml) {
+        Set<String> names = new TreeSet<>();
+        Matcher matcher = MACHINE_ARGUMENT.matcher(domainXml);
+        while (matcher.find()) {
+            names.add(matcher.group(3));
+        }
+        return names;
+    }
+
+    /** The machine type a domain names, {@code virt} when it names none (only aarch64 outputs set machine properties). */
+    static String machine(String domainXml) {
+        Matcher machine = MACHINE.matcher(domainXml);
+        return machine.find() ? machine.group(2) : "virt";
+    }
+
     /** The QEMU binary a domain names, or the one its architecture implies. */
     static String emulator(String domainXml) {
         Matcher emulator = EMULATOR.matcher(domainXml);
@@ -78,6 +98,11 @@ final class StackJudges {
         String emulator = emulator(domainXml);
         for (String type : objectTypes(domainXml)) {
             if (!stack.hasObjectType(emulator, type)) {
+                return false;
+            }
+        }
+        for (String name : machineProperties(domainXml)) {
+            if (!stack.hasMachineProperty(emulator, machine(domainXml), name)) {
                 return false;
             }
         }

@@ -64,6 +64,38 @@ class GraceEditsTest {
         assertTrue(result.stderr().contains("[GRACE-QEMU-TOO-OLD]") && result.stderr().contains("QEMU 8.2.0 has no acpi-generic-initiator"), result.stderr());
     }
 
+    @Test
+    void aWindowTheGpusOutgrowIsRaisedAndALargerOneKept() throws IOException {
+        Path sysfs = host("src/hosts/arm64-gh200-two");
+        String planned = plan(sysfs, read("src/golden/grace-gh200-two-after-two-cells/input.xml")).stdout();
+        assertTrue(!planned.contains("pcihole64"), "two 96G GH200 fit the default 512 GiB");
+        // 400G each: usemem 399G in a 512G BAR, so two root ports of 513G on 512G boundaries end at 1537G
+        declare(sysfs, "10de:2342=400G");
+        CliRun.Result grown = plan(sysfs, planned);
+        assertEquals(0, grown.status(), grown.stderr());
+        assertTrue(grown.stdout().contains("<pcihole64 unit='KiB'>2147483648</pcihole64>"), grown.stdout());
+        assertTrue(grown.stderr().contains("info [GRACE-MMIO64]") && grown.stderr().contains("<pcihole64 unit='KiB'>2147483648</pcihole64> in the pcie-root controller (2T"), grown.stderr());
+        declare(sysfs, "10de:2342=96G");
+        CliRun.Result shrunk = plan(sysfs, grown.stdout());
+        assertEquals(0, shrunk.status(), shrunk.stderr());
+        assertEquals(grown.stdout(), shrunk.stdout(), "a window larger than the need stays: it is guest-visible");
+    }
+
+    @Test
+    void aSmallerUserWindowIsRefusedWithTheSizeToUse() throws IOException {
+        Path sysfs = host("src/hosts/arm64-gb200");
+        String input = read("src/golden/grace-gb200-user-window-kept/input.xml").replace("highmem-mmio-size=2T", "highmem-mmio-size=512G");
+        CliRun.Result result = plan(sysfs, input, "--libvirt-version", "11.3.0", "--qemu-version", "10.0.0");
+        assertEquals(2, result.status(), result.stderr());
+        assertTrue(result.stderr().contains("error [GRACE-MMIO64]") && result.stderr().contains("the definition's own highmem-mmio-size=512G is smaller")
+                && result.stderr().contains("raise it to 1T"), result.stderr());
+    }
+
+    private static void declare(Path sysfs, String memory) throws IOException {
+        Path facts = sysfs.resolve("facts.properties");
+        Files.writeString(facts, Files.readString(facts).replaceAll("grace-device-memory=.*", "grace-device-memory=" + memory));
+    }
+
     private Path host(String fixture) throws IOException {
         return HostFixture.load(ROOT.resolve(fixture)).materialize(Files.createDirectories(work.resolve("sysfs")));
     }

@@ -16,6 +16,7 @@ import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
 import java.io.IOException;
+import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.Arrays;
 import java.util.List;
@@ -153,13 +154,20 @@ class GraceProbeTest {
         FixtureHosts.materialize("arm64-gh200-one", sysfs.resolve("one"));
         CliRun.Result text = CliRun.run(new byte[0], "probe", "--sysfs-root", sysfs.resolve("one").toString(), "0009:01:00.0");
         assertEquals(0, text.status(), text.stderr());
-        assertTrue(text.stdout().contains("  grace: GH200 (GH layout, resmem at bar2, usemem at bar4; sizes not in sysfs, the driver presents them"
-                + " through VFIO only), driver nvgrace_gpu_vfio_pci, host node 0\n"), text.stdout());
+        // the fixture declares 96G (grace-device-memory, as vfio-tune.properties would)
+        assertTrue(text.stdout().contains("  grace: GH200 (GH layout, resmem 1G at bar2, usemem 128G at bar4), driver nvgrace_gpu_vfio_pci, host node 0\n"), text.stdout());
+        Files.writeString(sysfs.resolve("one/facts.properties"), Files.readString(sysfs.resolve("one/facts.properties")).replaceAll("grace-device-memory=.*", "grace-device-memory="));
+        CliRun.Result undeclared = CliRun.run(new byte[0], "probe", "--sysfs-root", sysfs.resolve("one").toString(), "0009:01:00.0");
+        assertTrue(undeclared.stdout().contains("  grace: GH200 (GH layout, resmem at bar2, usemem at bar4; sizes not in sysfs, the driver presents them"
+                + " through VFIO only: declare the device memory with grace-device-memory), driver nvgrace_gpu_vfio_pci, host node 0\n"), undeclared.stdout());
         assertTrue(text.stdout().contains("host: arch aarch64, page size 65536"), text.stdout());
+        FixtureHosts.materialize("arm64-gb200", sysfs.resolve("gb"));
         String json = line(CliRun.run(new byte[0], "probe", "--json", "--sysfs-root", sysfs.resolve("one").toString(), "0009:01:00.0").stdout(), "0009:01:00.0");
         assertTrue(json.contains("\"grace\":{\"model\":\"GH200\",\"generation\":\"GH\",\"layout\":\"gh\",\"dvsec\":true,\"resmemExpected\":true,"
                 + "\"binding\":\"nvgrace\",\"driver\":\"nvgrace_gpu_vfio_pci\",\"hostNode\":0,\"hostBar2Size\":137438953472,"
                 + "\"usememBarSize\":null,\"resmemBarSize\":null,\"findings\":[]}"), json);
+        String declaredJson = line(CliRun.run(new byte[0], "probe", "--json", "--sysfs-root", sysfs.resolve("gb").toString(), "0008:01:00.0").stdout(), "0008:01:00.0");
+        assertTrue(declaredJson.contains("\"usememBarSize\":274877906944,\"resmemBarSize\":null"), declaredJson);
 
         FixtureHosts.materialize("arm64-gh200-plain-vfio", sysfs.resolve("plain"));
         CliRun.Result plain = CliRun.run(new byte[0], "probe", "--sysfs-root", sysfs.resolve("plain").toString(), "0009:01:00.0");
@@ -167,9 +175,8 @@ class GraceProbeTest {
         String plainJson = line(CliRun.run(new byte[0], "probe", "--json", "--sysfs-root", sysfs.resolve("plain").toString()).stdout(), "0009:01:00.0");
         assertTrue(plainJson.contains("\"binding\":\"vfio-pci\"") && plainJson.contains("\"code\":\"GRACE-PLAIN-VFIO\""), plainJson);
 
-        FixtureHosts.materialize("arm64-gb200", sysfs.resolve("gb"));
         CliRun.Result gb = CliRun.run(new byte[0], "probe", "--sysfs-root", sysfs.resolve("gb").toString());
-        assertTrue(gb.stdout().contains("  grace: GB200 (GB layout, physical bar2 128G passed through, usemem at bar4;"), gb.stdout());
+        assertTrue(gb.stdout().contains("  grace: GB200 (GB layout, physical bar2 128G passed through, usemem 256G at bar4), driver nvgrace_gpu_vfio_pci"), gb.stdout());
 
         FixtureHosts.materialize("x86-plx-t4-pair", sysfs.resolve("t4"));
         String t4 = line(CliRun.run(new byte[0], "probe", "--json", "--sysfs-root", sysfs.resolve("t4").toString(), "0000:03:00.0").stdout(), "0000:03:00.0");

@@ -25,6 +25,7 @@ import java.util.stream.Stream;
 public abstract class Stack {
     private final Map<String, VfioPciHelp> helpByEmulator = new ConcurrentHashMap<>();
     private final java.util.Map<String, Boolean> objectTypes = new java.util.concurrent.ConcurrentHashMap<>();
+    private final java.util.Map<String, String> machineHelp = new java.util.concurrent.ConcurrentHashMap<>();
     private Version libvirtVersion;
     private Version qemuVersion;
 
@@ -120,6 +121,18 @@ public abstract class Stack {
     /** Whether the emulator knows a QOM object type ({@code -object TYPE,help} succeeds). */
     public final boolean hasObjectType(String emulator, String type) {
         return objectTypes.computeIfAbsent(emulator + " " + type, key -> run(List.of(emulator, "-object", type + ",help"), 60).ok());
+    }
+
+    /**
+     * Whether the emulator's {@code machine} type has a property ({@code -machine MACHINE,help} lists
+     * {@code NAME=}), as an output's {@code -machine NAME=VALUE} needs.
+     */
+    public final boolean hasMachineProperty(String emulator, String machine, String name) {
+        String help = machineHelp.computeIfAbsent(emulator + " " + machine, key -> {
+            Libvirt.Result result = run(List.of(emulator, "-machine", machine + ",help"), 60);
+            return result.ok() ? result.stdout() : "";
+        });
+        return help.lines().anyMatch(line -> line.trim().startsWith(name + "="));
     }
 
     public final VfioPciHelp vfioPciHelp(String emulator) {

@@ -166,6 +166,55 @@ public sealed interface DomainEdit {
     }
 
     /**
+     * Size the 64-bit PCI hole with {@code <pcihole64 unit='KiB'>} in the {@code pcie-root} controller,
+     * which the engine adds when the definition lets libvirt add it; libvirt >= 11.4 renders it on
+     * an aarch64 {@code virt} machine as {@code highmem-mmio-size=NK}. Guest-visible.
+     */
+    record SetPcieRootHole64(long kib) implements DomainEdit {
+        public SetPcieRootHole64 {
+            if (kib <= 0) {
+                throw new IllegalArgumentException("a 64-bit PCI hole has a size: " + kib);
+            }
+        }
+
+        @Override
+        public String subject() {
+            return "pcie-root pcihole64";
+        }
+
+        @Override
+        public boolean guestVisible() {
+            return true;
+        }
+    }
+
+    /**
+     * Set a machine property through {@code <qemu:commandline>} as {@code -machine NAME=VALUE}, which
+     * QEMU merges into libvirt's own {@code -machine} (measured with QEMU 10.0's
+     * {@code highmem-mmio-size}). For properties no libvirt element sets; the machine's memory map is
+     * guest-visible, so a restore filter never adds it.
+     */
+    record SetMachineProperty(String name, String value) implements DomainEdit {
+        public SetMachineProperty {
+            requireNonNull(name, "name is null");
+            requireNonNull(value, "value is null");
+            if (!name.matches("[a-z0-9-]+") || value.isEmpty() || value.contains(",")) {
+                throw new IllegalArgumentException("a machine property is a QEMU name and a value without commas: " + name + "=" + value);
+            }
+        }
+
+        @Override
+        public String subject() {
+            return "machine " + name;
+        }
+
+        @Override
+        public boolean guestVisible() {
+            return true;
+        }
+    }
+
+    /**
      * Add an extra sPAPR PHB: {@code <controller type='pci' model='pci-root'>}
      * with {@code <model name='spapr-pci-host-bridge'/>}. Devices name it as
      * {@code bus=index}; QEMU sees {@code targetIndex}.

@@ -2,6 +2,7 @@ package io.vfiotune.spi;
 
 import java.util.List;
 import java.util.Optional;
+import java.util.OptionalLong;
 import java.util.OptionalInt;
 
 /**
@@ -90,6 +91,11 @@ public interface DomainView {
     /** The values of {@code <qemu:commandline><qemu:arg>}, in order, as the definition has them (vfio-tune's own taken back). */
     default List<String> qemuCommandlineArguments() {
         return List.of();
+    }
+
+    /** The {@code <pcihole64>} of the {@code pcie-root} controller in KiB, as written (libvirt >= 11.4 sizes aarch64 virt's window with it). */
+    default OptionalLong pcieRootHole64KiB() {
+        return OptionalLong.empty();
     }
 
     TuneAnnotations annotations();

@@ -5,6 +5,7 @@ import static java.util.Objects.requireNonNull;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Locale;
+import java.util.Map;
 import java.util.Optional;
 import java.util.OptionalInt;
 
@@ -134,6 +135,45 @@ public record NvidiaGraceGpu(PciAddress address, int deviceId, Generation genera
     public NvidiaGraceGpu withDeviceMemory(long deviceMemory) {
         return new NvidiaGraceGpu(address, deviceId, generation, dvsecFound, resmemExpected, binding, driver, hostNode, hostBars,
                 Optional.of(presentedBars(resmemExpected, deviceMemory)));
+    }
+
+    /**
+     * This GPU with the device memory the operator declared for it (host setting {@code grace-device-memory}):
+     * by its address first, else by its {@code 10de:dddd}; unchanged when neither is declared.
+     */
+    public NvidiaGraceGpu withDeclaredMemory(Map<String, Long> declared) {
+        Long memory = declared.get(address.toString());
+        if (memory == null) {
+            memory = declared.get(String.format(Locale.ROOT, "%04x:%04x", PciFunction.VENDOR_NVIDIA, deviceId));
+        }
+        return memory == null ? this : withDeviceMemory(memory);
+    }
+
+    /**
+     * The 64-bit memory BARs the guest sees: the presented usemem (and resmem on the GH layout) in
+     * place of whatever sysfs shows in their slots, and the physical 64-bit BARs elsewhere; empty when
+     * the device memory is not known, since then the largest of them is not known either.
+     */
+    public Optional<List<PciBar>> guestBars64() {
+        if (presented.isEmpty()) {
+            return Optional.empty();
+        }
+        PresentedBars sizes = presented.get();
+        List<PciBar> bars = new ArrayList<>();
+        for (PciBar bar : hostBars) {
+            boolean replaced = bar.index() == USEMEM_BAR || bar.index() == USEMEM_BAR + 1
+                    || (resmemExpected && (bar.index() == RESMEM_BAR || bar.index() == RESMEM_BAR + 1));
+            if (!replaced && bar.kind() == PciBar.Kind.MEMORY_64) {
+                bars.add(bar);
+            }
+        }
+        if (resmemExpected && sizes.resmemBarSize() > 0) {
+            bars.add(new PciBar(RESMEM_BAR, PciBar.Kind.MEMORY_64, true, sizes.resmemBarSize()));
+        }
+        if (sizes.usememBarSize() > 0) {
+            bars.add(new PciBar(USEMEM_BAR, PciBar.Kind.MEMORY_64, true, sizes.usememBarSize()));
+        }
+        return Optional.of(List.copyOf(bars));
     }
 
     /**

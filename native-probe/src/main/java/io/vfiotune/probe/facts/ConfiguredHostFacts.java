@@ -12,6 +12,7 @@ import io.vfiotune.spi.VfioTuneException;
 import java.nio.file.Path;
 import java.util.Arrays;
 import java.util.EnumSet;
+import java.util.Locale;
 import java.util.Map;
 import java.util.Optional;
 import java.util.TreeMap;
@@ -27,6 +28,7 @@ import java.util.regex.Pattern;
  * machine on first use. Nothing is read that a plan does not ask for.
  */
 public final class ConfiguredHostFacts implements HostFacts {
+    private static final Pattern DEVICE_MEMORY_ENTRY = Pattern.compile("([0-9a-f]{4}:[0-9a-f]{2}:[0-1][0-9a-f]\\.[0-7]|[0-9a-f]{4}:[0-9a-f]{4})=([0-9]{1,16})([kmgt]?)");
     private static final Pattern MSIX_ENTRY = Pattern.compile("([0-9a-f]{4}:[0-9a-f]{4})=bar([0-5])");
     private final HostSettings settings;
     private final NativeSystem nativeSystem;
@@ -92,6 +94,41 @@ public final class ConfiguredHostFacts implements HostFacts {
     @Override
     public Map<String, Integer> msixKnownGood() {
         return pinned(HostSettings.MSIX_RELOCATION_TABLE, ConfiguredHostFacts::parseMsixTable).orElse(Map.of());
+    }
+
+    @Override
+    public Map<String, Long> graceDeviceMemory() {
+        return pinned(HostSettings.GRACE_DEVICE_MEMORY, ConfiguredHostFacts::parseDeviceMemory).orElse(Map.of());
+    }
+
+    private static Map<String, Long> parseDeviceMemory(String text) {
+        Map<String, Long> memory = new TreeMap<>();
+        if (text.isBlank()) {
+            // an empty setting declares nothing, as if it were absent
+            return Map.of();
+        }
+        for (String entry : text.split(",")) {
+            Matcher matcher = DEVICE_MEMORY_ENTRY.matcher(entry.trim().toLowerCase(Locale.ROOT));
+            if (!matcher.matches()) {
+                throw new IllegalArgumentException("'" + entry.trim() + "' is not an entry like 0009:01:00.0=96G or 10de:2941=186G");
+            }
+            long amount = Long.parseLong(matcher.group(2));
+            int shift = switch (matcher.group(3)) {
+                case "k" -> 10;
+                case "m" -> 20;
+                case "g" -> 30;
+                case "t" -> 40;
+                default -> 0;
+            };
+            // 1024T is far beyond any GPU and keeps the BAR arithmetic clear of overflow
+            if (amount == 0 || amount > (1L << 50) >> shift) {
+                throw new IllegalArgumentException("'" + entry.trim() + "': the size must be more than 0 and at most 1024T");
+            }
+            if (memory.put(matcher.group(1), amount << shift) != null) {
+                throw new IllegalArgumentException("'" + matcher.group(1) + "' is given twice");
+            }
+        }
+        return Map.copyOf(memory);
     }
 
     private static Map<String, Integer> parseMsixTable(String text) {

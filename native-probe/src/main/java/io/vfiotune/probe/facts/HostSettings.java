@@ -45,6 +45,12 @@ public final class HostSettings {
     public static final String QEMU_BACKPORTS = "qemu-backports";
     /** Site additions to the known-good MSI-X relocation table: {@code 126f:2262=bar2,10de:1eb8=bar5}. */
     public static final String MSIX_RELOCATION_TABLE = "msix-relocation-table";
+    /**
+     * The device memory of this host's Grace GPUs ({@code 0009:01:00.0=96G} per function, or
+     * {@code 10de:2941=186G} per device ID; binary units K, M, G, T): ACPI gives it to the
+     * nvgrace-gpu driver, which presents it through VFIO only, so sysfs cannot tell it.
+     */
+    public static final String GRACE_DEVICE_MEMORY = "grace-device-memory";
 
     /**
      * Site transforms: Guice module class names, comma-separated, loaded from the
@@ -59,7 +65,7 @@ public final class HostSettings {
     public static final String CONFIG_ENVIRONMENT_VARIABLE = "VFIO_TUNE_CONFIG";
 
     private static final Set<String> KNOWN_KEYS = Set.of(SYSFS_ROOT, ARCH, PAGE_SIZE, LIBVIRT_VERSION, QEMU_VERSION, CACHE_DIRECTORY, P2P_HOST_BRIDGES, MSIX_RELOCATION_TABLE,
-            QEMU_BACKPORTS, TRANSFORM_MODULES, SYSLOG);
+            GRACE_DEVICE_MEMORY, QEMU_BACKPORTS, TRANSFORM_MODULES, SYSLOG);
 
     private final Map<String, String> values;
 

@@ -63,7 +63,30 @@ final class DeviceLayoutEditor {
             domain.hostdevElement(acpi.hostdev()).ifPresent(hostdev -> setAcpiNodeset(hostdev, acpi.nodeset()));
         } else if (edit instanceof DomainEdit.EnableRomBar rom) {
             domain.hostdevElement(rom.hostdev()).ifPresent(DeviceLayoutEditor::enableRomBar);
+        } else if (edit instanceof DomainEdit.SetPcieRootHole64 hole) {
+            setPcieRootHole64(hole.kib());
         }
+    }
+
+    /** The transform judged any hole the definition has; one already of this size is no change. */
+    private void setPcieRootHole64(long kib) {
+        XmlElement root = domain.pciControllerElements().stream().filter(controller -> "pcie-root".equals(controller.attribute("model").orElse(""))).findFirst()
+                .orElseGet(() -> {
+                    // libvirt adds this controller itself when it is absent; written out, it can carry the hole
+                    XmlElement devices = DomainXml.child(domain.domainElement(), "devices").orElseThrow();
+                    return devices.appendChild(XmlElement.create("controller", "type", "pci", "index", "0", "model", "pcie-root"));
+                });
+        Optional<XmlElement> hole = DomainXml.child(root, "pcihole64");
+        if (hole.isPresent()) {
+            if (!hole.get().text().trim().equals(Long.toString(kib)) || !"KiB".equals(hole.get().attribute("unit").orElse("KiB"))) {
+                root.removeChild(hole.get());
+            } else {
+                return;
+            }
+        }
+        XmlElement element = XmlElement.create("pcihole64", "unit", "KiB");
+        element.setTextContent(Long.toString(kib));
+        root.appendChild(element);
     }
 
     private static int rank(DomainEdit edit) {

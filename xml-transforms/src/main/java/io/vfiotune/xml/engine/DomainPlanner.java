@@ -103,6 +103,8 @@ public final class DomainPlanner {
         for (DomainEdit edit : edits) {
             if (edit instanceof DomainEdit.AddGenericInitiators initiators && !pairsBefore.containsAll(editor.addGenericInitiators(initiators))) {
                 layout.add(edit);
+            } else if (edit instanceof DomainEdit.SetMachineProperty machine && !pairsBefore.containsAll(editor.setMachineProperty(machine))) {
+                layout.add(edit);
             }
         }
         // Guest-visible edits the definition already carries are not changes; the hook must not refuse a restore over them.

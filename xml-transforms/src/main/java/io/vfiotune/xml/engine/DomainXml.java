@@ -118,6 +118,13 @@ final class DomainXml implements DomainView {
     }
 
     @Override
+    public java.util.OptionalLong pcieRootHole64KiB() {
+        return pciControllerElements().stream().filter(controller -> "pcie-root".equals(controller.attribute("model").orElse("")))
+                .flatMap(controller -> child(controller, "pcihole64").stream())
+                .mapToLong(hole -> kibibytes(hole.text().trim(), hole.attribute("unit").orElse("KiB").trim())).findFirst();
+    }
+
+    @Override
     public List<String> qemuCommandlineArguments() {
         List<String> arguments = new ArrayList<>();
         for (XmlElement commandline : domain.childElements(QemuNamespaceEditor.QEMU_NAMESPACE, "commandline")) {

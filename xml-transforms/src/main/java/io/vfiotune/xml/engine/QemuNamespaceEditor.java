@@ -145,6 +145,21 @@ final class QemuNamespaceEditor {
             pairs.add(new String[] {"-object", "acpi-generic-initiator,id=vt-gi-" + edit.hostdev().generatedAlias().substring("ua-vt-".length()) + "-" + i
                     + ",pci-dev=" + alias + ",node=" + edit.nodes().get(i)});
         }
+        return addArguments(pairs);
+    }
+
+    /**
+     * Writes {@code -machine NAME=VALUE}; a definition whose command line already sets the property keeps
+     * its value (the transform has judged it), so nothing is written then.
+     *
+     * @return the pairs written, as {@link #commandlinePairs()} names them
+     */
+    List<String> setMachineProperty(DomainEdit.SetMachineProperty edit) {
+        return addArguments(List.<String[]>of(new String[] {"-machine", edit.name() + "=" + edit.value()}));
+    }
+
+    /** Appends option/value pairs the command line lacks, each recorded so a re-plan takes back exactly it. */
+    private List<String> addArguments(List<String[]> pairs) {
         XmlElement target = commandline().orElseGet(() -> {
             container(KIND_COMMANDLINE, null);
             return root.appendChild(qemuElement(root, "commandline"));

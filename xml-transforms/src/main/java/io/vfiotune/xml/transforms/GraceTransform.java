@@ -66,9 +66,11 @@ public final class GraceTransform implements DomainTransform {
             return new TransformResult(List.of(), findings);
         }
         List<HostdevView> gpus = new ArrayList<>();
+        List<GraceMmioWindow.Passthrough> passthrough = new ArrayList<>();
         for (HostdevView hostdev : domain.pciHostdevs()) {
             Optional<PciFunction> function = PassthroughDevices.resolve(hostdev, host, "whether it is a Grace GPU", PassthroughDevices.Needs.HEADER, findings);
-            Optional<NvidiaGraceGpu> grace = function.flatMap(NvidiaGraceGpu::of);
+            Optional<NvidiaGraceGpu> grace = function.flatMap(NvidiaGraceGpu::of).map(gpu -> gpu.withDeclaredMemory(host.facts().graceDeviceMemory()));
+            function.ifPresent(found -> passthrough.add(new GraceMmioWindow.Passthrough(found, grace)));
             if (grace.isPresent()) {
                 gpus.add(hostdev);
                 findings.addAll(grace.get().findings());
@@ -198,6 +200,7 @@ public final class GraceTransform implements DomainTransform {
                     + (libvirtForm ? " (<cell memory='0'> and <acpi nodeset>, libvirt " + libvirt + ")"
                             : " (-numa and -object acpi-generic-initiator in <qemu:commandline>: libvirt " + libvirt + " predates 11.8)")));
         }
+        GraceMmioWindow.plan(domain, passthrough, libvirt, qemu, edits, findings);
         if (findings.stream().anyMatch(finding -> finding.severity() == Severity.ERROR)) {
             return new TransformResult(List.of(), findings);
         }

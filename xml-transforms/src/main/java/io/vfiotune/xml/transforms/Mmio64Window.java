@@ -43,7 +43,11 @@ final class Mmio64Window {
     private static final long HUGE = 1L << 62;
 
     /** A bridge window or BAR: its alignment and its length. */
-    private record Window(long alignment, long length) {
+    record Window(long alignment, long length) {
+        /** A BAR: aligned to its size, the power of two at or above its length. */
+        static Window bar(long size) {
+            return new Window(powerOfTwoAtLeast(size), Math.min(size, HUGE));
+        }
     }
 
     private Mmio64Window() {
@@ -115,7 +119,7 @@ final class Mmio64Window {
         if (node instanceof MirrorNode.Device device) {
             device.unit().members().stream().flatMap(member -> member.function().bars().stream())
                     .filter(bar -> bar.kind() == PciBar.Kind.MEMORY_64 && bar.prefetchable() && bar.size() > 0)
-                    .forEach(bar -> children.add(new Window(powerOfTwoAtLeast(bar.size()), Math.min(bar.size(), HUGE))));
+                    .forEach(bar -> children.add(Window.bar(bar.size())));
         } else {
             for (MirrorNode child : ((MirrorNode.Switch) node).children()) {
                 window(child).ifPresent(children::add);
@@ -125,7 +129,7 @@ final class Mmio64Window {
     }
 
     /** Children placed largest alignment first, each on its boundary; a bridge window is a multiple of 1 MiB. */
-    private static Window pack(List<Window> children) {
+    static Window pack(List<Window> children) {
         List<Window> sorted = new ArrayList<>(children);
         sorted.sort((a, b) -> a.alignment() != b.alignment() ? Long.compare(b.alignment(), a.alignment()) : Long.compare(b.length(), a.length()));
         long end = 0;
@@ -139,7 +143,7 @@ final class Mmio64Window {
         return Math.min(HUGE, (value + alignment - 1) / alignment * alignment);
     }
 
-    private static long powerOfTwoAtLeast(long value) {
+    static long powerOfTwoAtLeast(long value) {
         if (value >= HUGE) {
             return HUGE;
         }

@@ -1,0 +1,174 @@
+package io.vfiotune.xml.transforms;
+
+import io.vfiotune.spi.DomainEdit;
+import io.vfiotune.spi.DomainView;
+import io.vfiotune.spi.Finding;
+import io.vfiotune.spi.NvidiaGraceGpu;
+import io.vfiotune.spi.PciBar;
+import io.vfiotune.spi.PciFunction;
+import io.vfiotune.spi.Version;
+
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Locale;
+import java.util.Optional;
+import java.util.OptionalLong;
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
+
+/**
+ * The aarch64 {@code virt} machine's high PCIe MMIO window, which holds every 64-bit BAR of
+ * the guest, for Grace GPUs whose presented usemem BAR alone can be 256 or 512 GiB. QEMU
+ * gives the window 512 GiB; {@code highmem-mmio-size} (QEMU 10.0; a power of two, never less)
+ * raises it. Measured with QEMU 10.0's {@code info mtree}: a second {@code -machine
+ * highmem-mmio-size=1T} merges into libvirt's {@code -machine} and moves {@code pcie-mmio-high}
+ * from 512 GiB at 512 GiB to 1 TiB at 1 TiB.
+ *
+ * <p>The need is packed as firmware packs bridge windows ({@link Mmio64Window}): libvirt puts
+ * each hostdev of a {@code virt} guest on a root port of its own, whose window holds that
+ * device's 64-bit BARs, and the host bridge's window holds the root ports' windows.
+ */
+final class GraceMmioWindow {
+    static final long GIB = 1L << 30;
+    /** VIRT_HIGH_PCIE_MMIO's size, and the least highmem-mmio-size QEMU takes. */
+    static final long VIRT_DEFAULT = 512 * GIB;
+    static final Version QEMU_HIGHMEM_MMIO_SIZE = new Version(10, 0, 0);
+    /**
+     * The first libvirt to render {@code <pcihole64>} of an aarch64 virt guest's pcie-root as
+     * {@code highmem-mmio-size}: 11.3 (Debian 13's) has no such string in its QEMU driver, and
+     * libvirt's own test suite runs its pci_highmem_mmio_size case from 11.4.
+     */
+    static final Version LIBVIRT_PCIHOLE64_VIRT = new Version(11, 4, 0);
+    static final String PROPERTY = "highmem-mmio-size";
+    /**
+     * Room for what else has 64-bit BARs: virtio-pci's modern BAR is 16 KiB, and each root port's
+     * window a multiple of 1 MiB, so a whole GiB holds hundreds of them. It matters when the GPUs
+     * alone fill a power of two exactly (a GB300's 512 GiB usemem BAR fills the default window).
+     */
+    static final long EMULATED_DEVICES = GIB;
+    private static final Pattern USER_SIZE = Pattern.compile("(?:^|,)" + PROPERTY + "=([0-9]+)([kmgtpe]?)(?:b)?(?:,|$)", Pattern.CASE_INSENSITIVE);
+
+    /** A passthrough function and, when it is one, the Grace GPU it is (with the declared device memory applied). */
+    record Passthrough(PciFunction function, Optional<NvidiaGraceGpu> grace) {
+        /** The Grace GPU whose fake BARs the guest gets: only nvgrace_gpu_vfio_pci presents them, plain vfio-pci passes the physical ones. */
+        Optional<NvidiaGraceGpu> presenting() {
+            return grace.filter(gpu -> gpu.binding() == NvidiaGraceGpu.Binding.NVGRACE);
+        }
+    }
+
+    private GraceMmioWindow() {
+    }
+
+    static void plan(DomainView domain, List<Passthrough> devices, Version libvirt, Version qemu, List<DomainEdit> edits, List<Finding> findings) {
+        String subject = "domain " + domain.name();
+        Optional<String> userWindow = userWindow(domain.qemuCommandlineArguments());
+        if (userWindow.isEmpty() && domain.pcieRootHole64KiB().isPresent()) {
+            userWindow = Optional.of(domain.pcieRootHole64KiB().getAsLong() + "K");
+        }
+        List<NvidiaGraceGpu> undeclared = devices.stream().flatMap(device -> device.presenting().stream()).filter(gpu -> gpu.presented().isEmpty()).toList();
+        List<String> unknown = undeclared.stream().map(gpu -> gpu.address().toString()).toList();
+        if (!unknown.isEmpty()) {
+            if (userWindow.isPresent()) {
+                findings.add(Finding.info("GRACE-MMIO64", subject, "the definition sets " + PROPERTY + "=" + userWindow.get() + " itself; kept (the device memory of "
+                        + String.join(", ", unknown) + " is not declared, so vfio-tune cannot check it)"));
+                return;
+            }
+            findings.add(Finding.warning("GRACE-MMIO64-UNKNOWN", subject, "the device memory of " + String.join(", ", unknown) + " is not declared, so the guest's 64-bit"
+                    + " MMIO window cannot be sized: the virt machine gives 512 GiB, which one GB300 or four GH200 already exceed, and a BAR left out of it"
+                    + " leaves the guest without that GPU's memory; declare it in vfio-tune.properties, e.g. grace-device-memory=" + unknown.get(0)
+                    + "=" + datasheetMemory(undeclared.get(0)) + " for a " + datasheetMemory(undeclared.get(0)) + "B " + undeclared.get(0).model()
+                    + " (the size nvidia-smi shows as FB memory while the host driver has the GPU, or nvidia,gpu-mem-size in the ACPI tables)"));
+            return;
+        }
+        List<Mmio64Window.Window> ports = new ArrayList<>();
+        List<String> described = new ArrayList<>();
+        for (Passthrough device : devices) {
+            List<PciBar> bars = device.presenting().flatMap(NvidiaGraceGpu::guestBars64)
+                    .orElseGet(() -> device.function().bars().stream().filter(bar -> bar.kind() == PciBar.Kind.MEMORY_64 && bar.size() > 0).toList());
+            if (bars.isEmpty()) {
+                continue;
+            }
+            Mmio64Window.Window port = Mmio64Window.pack(bars.stream().map(bar -> Mmio64Window.Window.bar(bar.size())).toList());
+            ports.add(port);
+            described.add(Mmio64Window.size(port.length()) + " for " + device.function().address());
+        }
+        if (ports.isEmpty()) {
+            return;
+        }
+        long need = Mmio64Window.pack(ports).length() + EMULATED_DEVICES;
+        String needs = "the passthrough devices need " + Mmio64Window.size(need) + " of 64-bit MMIO with 1 GiB for emulated devices (root port windows: "
+                + String.join(", ", described) + ")";
+        if (userWindow.isPresent()) {
+            OptionalLong bytes = bytes(userWindow.get());
+            if (bytes.isPresent() && bytes.getAsLong() < need) {
+                findings.add(Finding.error("GRACE-MMIO64", subject, needs + ", and the definition's own " + PROPERTY + "=" + userWindow.get()
+                        + " is smaller: a BAR left out leaves the guest without that GPU's memory; raise it to " + text(Mmio64Window.powerOfTwoAtLeast(need))
+                        + " or remove it and let vfio-tune size it"));
+            } else {
+                findings.add(Finding.info("GRACE-MMIO64", subject, needs + "; the definition's own " + PROPERTY + "=" + userWindow.get() + " is kept"));
+            }
+            return;
+        }
+        if (need <= VIRT_DEFAULT) {
+            findings.add(Finding.info("GRACE-MMIO64", subject, needs + "; the virt machine's default 512 GiB holds them"));
+            return;
+        }
+        long window = Mmio64Window.powerOfTwoAtLeast(need);
+        if (qemu.compareTo(QEMU_HIGHMEM_MMIO_SIZE) < 0) {
+            findings.add(Finding.error("GRACE-MMIO64", subject, needs + ", more than the virt machine's fixed 512 GiB in QEMU " + qemu + ", which has no " + PROPERTY
+                    + " (10.0 has): the BARs left out would leave the guest without those GPUs' memory; upgrade QEMU to 10.0 or later, or pass fewer GPUs to this guest"));
+            return;
+        }
+        if (libvirt.compareTo(LIBVIRT_PCIHOLE64_VIRT) >= 0) {
+            edits.add(new DomainEdit.SetPcieRootHole64(window >> 10));
+            findings.add(Finding.info("GRACE-MMIO64", subject, needs + ", more than the virt machine's default 512 GiB: <pcihole64 unit='KiB'>" + (window >> 10)
+                    + "</pcihole64> in the pcie-root controller (" + text(window) + ", the power of two that holds them; libvirt " + libvirt + " renders it as " + PROPERTY + ")"));
+            return;
+        }
+        edits.add(new DomainEdit.SetMachineProperty(PROPERTY, text(window)));
+        findings.add(Finding.info("GRACE-MMIO64", subject, needs + ", more than the virt machine's default 512 GiB: -machine " + PROPERTY + "=" + text(window)
+                + " (the power of two that holds them) through <qemu:commandline>, since libvirt " + libvirt + " predates <pcihole64> on virt (11.4)"));
+    }
+
+    /** An example size for the message only, never planned with: the model's HBM as NVIDIA's datasheets give it. */
+    private static String datasheetMemory(NvidiaGraceGpu gpu) {
+        return switch (gpu.model()) {
+            case "GB200" -> "186G";
+            case "GB300" -> "288G";
+            default -> "96G";
+        };
+    }
+
+    /** The highmem-mmio-size a user's {@code -machine} argument sets, as written. */
+    static Optional<String> userWindow(List<String> arguments) {
+        Optional<String> found = Optional.empty();
+        for (int i = 1; i < arguments.size(); i++) {
+            String option = arguments.get(i - 1);
+            if (option.equals("-machine") || option.equals("--machine") || option.equals("-M")) {
+                Matcher matcher = USER_SIZE.matcher(arguments.get(i));
+                if (matcher.find()) {
+                    // QEMU merges -machine options, the last one winning
+                    found = Optional.of(matcher.group(1) + matcher.group(2));
+                }
+            }
+        }
+        return found;
+    }
+
+    /** QEMU's size syntax for the integers it takes here: bytes, or K, M, G, T, P, E (binary). */
+    private static OptionalLong bytes(String text) {
+        Matcher matcher = Pattern.compile("([0-9]+)([kmgtpe]?)", Pattern.CASE_INSENSITIVE).matcher(text);
+        if (!matcher.matches() || matcher.group(1).length() > 18) {
+            return OptionalLong.empty();
+        }
+        int shift = "_kmgtpe".indexOf(matcher.group(2).isEmpty() ? '_' : Character.toLowerCase(matcher.group(2).charAt(0))) * 10;
+        long value = Long.parseLong(matcher.group(1));
+        return value > (Long.MAX_VALUE >> shift) ? OptionalLong.of(Long.MAX_VALUE) : OptionalLong.of(value << shift);
+    }
+
+    /** 1T, 2T, 768G: what QEMU's size syntax takes, in the largest unit that divides it. */
+    static String text(long bytes) {
+        long tib = 1024 * GIB;
+        return bytes % tib == 0 ? bytes / tib + "T" : String.format(Locale.ROOT, "%dG", bytes / GIB);
+    }
+}
