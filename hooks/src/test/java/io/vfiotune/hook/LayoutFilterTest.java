@@ -72,6 +72,23 @@ class LayoutFilterTest {
         assertEquals("", placed.stdout(), "a definition that has the nodes is left as it is");
     }
 
+    /** The Grace guest's 64-bit window is guest hardware too: a definition without it is refused at restore, never widened. */
+    @Test
+    void graceWindowIsNeverAddedAtRestore(@TempDir Path work) throws IOException {
+        Path sysfs = HostFixture.load(ROOT.resolve("src/golden/grace-gb200/host")).materialize(work.resolve("sysfs"));
+        Path config = Files.writeString(work.resolve("vfio-tune.properties"), "sysfs-root=" + sysfs + "\n");
+        String planned = Files.readString(ROOT.resolve("src/golden/grace-gb200/expected.xml"));
+        String withoutWindow = planned.replace("    <qemu:arg value='-machine'/>\n    <qemu:arg value='highmem-mmio-size=1T'/>\n", "");
+        assertTrue(!withoutWindow.equals(planned), "the golden output has the window pair");
+        CliRun.Result narrow = CliRun.runWithConfig(withoutWindow.getBytes(java.nio.charset.StandardCharsets.UTF_8), config, "hook", "vt-window", "restore", "begin", "-");
+        assertEquals(2, narrow.status(), narrow.stderr());
+        assertTrue(narrow.stderr().contains("[HOOK-GUEST-VISIBLE]") && narrow.stderr().contains("-machine highmem-mmio-size=1T"), narrow.stderr());
+        assertEquals("", narrow.stdout(), "a refused filter prints no XML");
+        CliRun.Result sized = restore(config, "grace-gb200/expected.xml");
+        assertEquals(0, sized.status(), sized.stderr());
+        assertEquals("", sized.stdout(), "a definition that has the window is left as it is");
+    }
+
     private static CliRun.Result restore(Path config, String goldenFile) throws IOException {
         return CliRun.runWithConfig(Files.readAllBytes(ROOT.resolve("src/golden").resolve(goldenFile)), config, "hook", "vt-layout", "restore", "begin", "-");
     }

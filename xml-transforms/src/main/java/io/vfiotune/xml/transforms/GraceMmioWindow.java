@@ -76,7 +76,7 @@ final class GraceMmioWindow {
             findings.add(Finding.warning("GRACE-MMIO64-UNKNOWN", subject, "the device memory of " + String.join(", ", unknown) + " is not declared, so the guest's 64-bit"
                     + " MMIO window cannot be sized: the virt machine gives 512 GiB, which one GB300 or four GH200 already exceed, and a BAR left out of it"
                     + " leaves the guest without that GPU's memory; declare it in vfio-tune.properties, e.g. grace-device-memory=" + unknown.get(0)
-                    + "=" + datasheetMemory(undeclared.get(0)) + " for a " + datasheetMemory(undeclared.get(0)) + "B " + undeclared.get(0).model()
+                    + "=" + datasheetMemory(undeclared.get(0)) + " for a " + datasheetMemory(undeclared.get(0)).replace("G", " GB ") + undeclared.get(0).model()
                     + " (the size nvidia-smi shows as FB memory while the host driver has the GPU, or nvidia,gpu-mem-size in the ACPI tables)"));
             return;
         }
