@@ -91,6 +91,65 @@ class GraceEditsTest {
                 && result.stderr().contains("raise it to 1T"), result.stderr());
     }
 
+    @Test
+    void theCommandLineWindowIsKeptOnReplanAndRestoreWhenTheNeedShrinksOrIsUnknown() throws IOException {
+        Path sysfs = host("src/hosts/arm64-gh200-two");
+        String[] older = {"--libvirt-version", "11.3.0", "--qemu-version", "10.0.0"};
+        declare(sysfs, "10de:2342=400G");
+        CliRun.Result grown = plan(sysfs, read("src/golden/grace-gh200-two-after-two-cells/input.xml"), older);
+        assertEquals(0, grown.status(), grown.stderr());
+        assertTrue(grown.stdout().contains("<qemu:arg value='highmem-mmio-size=2T'/>"), grown.stdout());
+        declare(sysfs, "10de:2342=96G");
+        CliRun.Result shrunk = plan(sysfs, grown.stdout(), older);
+        assertEquals(0, shrunk.status(), shrunk.stderr());
+        assertEquals(grown.stdout(), shrunk.stdout(), "the window an earlier plan set stays: guest hardware");
+        assertTrue(shrunk.stderr().contains("the window an earlier plan set is kept (guest hardware)"), shrunk.stderr());
+        declare(sysfs, "");
+        CliRun.Result unknown = plan(sysfs, grown.stdout(), older);
+        assertEquals(grown.stdout(), unknown.stdout());
+        assertTrue(unknown.stderr().contains("warning [GRACE-MMIO64-UNKNOWN]") && unknown.stderr().contains("the window an earlier plan set, 2T, is kept"), unknown.stderr());
+        // the restore filter with nothing declared: no change, so the saved guest keeps its window (the hook reads the fixture's facts, so pin them there)
+        Path facts = sysfs.resolve("facts.properties");
+        Files.writeString(facts, Files.readString(facts).replaceAll("libvirt-version=.*", "libvirt-version=11.3.0").replaceAll("qemu-version=.*", "qemu-version=10.0.0"));
+        Path config = Files.writeString(work.resolve("restore.properties"), "sysfs-root=" + sysfs + "\nlibvirt-version=11.3.0\nqemu-version=10.0.0\n");
+        CliRun.Result restore = CliRun.runWithConfig(grown.stdout().getBytes(StandardCharsets.UTF_8), config, "hook", "vt-grace", "restore", "begin", "-");
+        assertEquals(0, restore.status(), restore.stderr());
+        assertEquals("", restore.stdout(), "nothing to change: the window stays as saved");
+    }
+
+    @Test
+    void anOwnPcihole64TheGpusOutgrowIsRaised() throws IOException {
+        Path sysfs = host("src/hosts/arm64-gb200");
+        String planned = plan(sysfs, read("src/golden/grace-gb200-libvirt118/input.xml")).stdout();
+        assertTrue(planned.contains("<pcihole64 unit='KiB'>1073741824</pcihole64>"), planned);
+        // 400G: usemem in a 512G BAR beside the physical 128G BAR2, 640G per port on 512G boundaries, 1665 GiB in all
+        declare(sysfs, "10de:2941=400G");
+        CliRun.Result grown = plan(sysfs, planned);
+        assertEquals(0, grown.status(), grown.stderr());
+        assertTrue(grown.stdout().contains("<pcihole64 unit='KiB'>2147483648</pcihole64>") && !grown.stdout().contains("1073741824"), grown.stdout());
+        assertTrue(grown.stderr().contains("warning [GRACE-MMIO64]") && grown.stderr().contains("raised to 2147483648 KiB (2T)"), grown.stderr());
+    }
+
+    @Test
+    void theUsersOwnWindowIsReadInQemuSyntaxAndCheckedAsQemuWould() throws IOException {
+        Path sysfs = host("src/hosts/arm64-gb200");
+        String input = read("src/golden/grace-gb200-user-window-kept/input.xml");
+        String[] stack = {"--libvirt-version", "11.3.0", "--qemu-version", "10.0.0"};
+        CliRun.Result hex = plan(sysfs, input.replace("highmem-mmio-size=2T", "highmem-mmio-size=0x20000000000"), stack);
+        assertEquals(0, hex.status(), hex.stderr());
+        assertTrue(hex.stderr().contains("the definition's own highmem-mmio-size=0x20000000000 is kept"), hex.stderr());
+        assertEquals(1, hex.stdout().split("highmem-mmio-size=", -1).length - 1, "nothing is added after the user's value:\n" + hex.stdout());
+        CliRun.Result fraction = plan(sysfs, input.replace("highmem-mmio-size=2T", "highmem-mmio-size=1.5T"), stack);
+        assertEquals(2, fraction.status(), fraction.stderr());
+        assertTrue(fraction.stderr().contains("highmem-mmio-size=1.5T is not a power of two of at least 512G, which QEMU refuses at start; use 1T"), fraction.stderr());
+        CliRun.Result oldQemu = plan(sysfs, input, "--libvirt-version", "11.3.0", "--qemu-version", "9.2.0");
+        assertEquals(2, oldQemu.status(), oldQemu.stderr());
+        assertTrue(oldQemu.stderr().contains("is a QEMU 10.0 machine property, and this is QEMU 9.2.0, which would refuse to start"), oldQemu.stderr());
+        CliRun.Result unreadable = plan(sysfs, input.replace("highmem-mmio-size=2T", "highmem-mmio-size=lots"), stack);
+        assertEquals(0, unreadable.status(), unreadable.stderr());
+        assertTrue(unreadable.stderr().contains("warning [GRACE-MMIO64]") && unreadable.stderr().contains("is not a size vfio-tune reads, so it is kept as written"), unreadable.stderr());
+    }
+
     private static void declare(Path sysfs, String memory) throws IOException {
         Path facts = sysfs.resolve("facts.properties");
         Files.writeString(facts, Files.readString(facts).replaceAll("grace-device-memory=.*", "grace-device-memory=" + memory));

@@ -93,6 +93,15 @@ public interface DomainView {
         return List.of();
     }
 
+    /**
+     * The {@code -machine NAME=VALUE} properties vfio-tune's previous plan wrote (recorded in
+     * {@code <vt:generated>} and taken back before this plan), by name: guest hardware a re-plan
+     * or a restore must not silently take away.
+     */
+    default java.util.Map<String, String> previouslyGeneratedMachineProperties() {
+        return java.util.Map.of();
+    }
+
     /** The {@code <pcihole64>} of the {@code pcie-root} controller in KiB, as written (libvirt >= 11.4 sizes aarch64 virt's window with it). */
     default OptionalLong pcieRootHole64KiB() {
         return OptionalLong.empty();

@@ -77,7 +77,14 @@ public final class DomainPlanner {
         }
         XmlElement tune = tunes.get(0);
         BoundAnnotations bound = binder.bind(tune.toStandaloneXml());
-        DomainXml domain = new DomainXml(root, bound.annotations());
+        java.util.Map<String, String> previousMachine = new java.util.TreeMap<>();
+        for (io.vfiotune.xml.annotations.GeneratedElement.Item item : bound.generated()) {
+            if (item instanceof io.vfiotune.xml.annotations.GeneratedElement.Item.Argument argument && "-machine".equals(argument.option)
+                    && argument.value != null && argument.value.indexOf('=') > 0) {
+                previousMachine.put(argument.value.substring(0, argument.value.indexOf('=')), argument.value.substring(argument.value.indexOf('=') + 1));
+            }
+        }
+        DomainXml domain = new DomainXml(root, bound.annotations(), previousMachine);
         QemuNamespaceEditor editor = new QemuNamespaceEditor(domain);
         // What the definition carried before vfio-tune's own output was taken back: a guest-visible
         // command-line item it already had is no change (the hook must not refuse a restore over it).

@@ -21,10 +21,21 @@ import java.util.OptionalInt;
 final class DomainXml implements DomainView {
     private final XmlElement domain;
     private final TuneAnnotations annotations;
+    private final java.util.Map<String, String> previousMachineProperties;
 
     DomainXml(XmlElement domain, TuneAnnotations annotations) {
+        this(domain, annotations, java.util.Map.of());
+    }
+
+    DomainXml(XmlElement domain, TuneAnnotations annotations, java.util.Map<String, String> previousMachineProperties) {
         this.domain = domain;
         this.annotations = annotations;
+        this.previousMachineProperties = java.util.Map.copyOf(previousMachineProperties);
+    }
+
+    @Override
+    public java.util.Map<String, String> previouslyGeneratedMachineProperties() {
+        return previousMachineProperties;
     }
 
     @Override

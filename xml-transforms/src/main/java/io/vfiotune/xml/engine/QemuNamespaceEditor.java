@@ -155,6 +155,15 @@ final class QemuNamespaceEditor {
      * @return the pairs written, as {@link #commandlinePairs()} names them
      */
     List<String> setMachineProperty(DomainEdit.SetMachineProperty edit) {
+        List<String> arguments = domain.qemuCommandlineArguments();
+        for (int i = 1; i < arguments.size(); i++) {
+            String option = arguments.get(i - 1);
+            boolean machine = option.equals("-machine") || option.equals("--machine") || option.equals("-M");
+            if (machine && java.util.Arrays.stream(arguments.get(i).split(",")).anyMatch(part -> part.startsWith(edit.name() + "="))) {
+                // QEMU takes the last -machine value: a second one would silently override the user's
+                return List.of();
+            }
+        }
         return addArguments(List.<String[]>of(new String[] {"-machine", edit.name() + "=" + edit.value()}));
     }
 

@@ -46,7 +46,7 @@ final class GraceMmioWindow {
      * alone fill a power of two exactly (a GB300's 512 GiB usemem BAR fills the default window).
      */
     static final long EMULATED_DEVICES = GIB;
-    private static final Pattern USER_SIZE = Pattern.compile("(?:^|,)" + PROPERTY + "=([0-9]+)([kmgtpe]?)(?:b)?(?:,|$)", Pattern.CASE_INSENSITIVE);
+    private static final Pattern QEMU_SIZE = Pattern.compile("([0-9]{1,19}(?:\\.[0-9]{1,19})?)([kmgtpe]?)b?");
 
     /** A passthrough function and, when it is one, the Grace GPU it is (with the declared device memory applied). */
     record Passthrough(PciFunction function, Optional<NvidiaGraceGpu> grace) {
@@ -62,24 +62,71 @@ final class GraceMmioWindow {
     static void plan(DomainView domain, List<Passthrough> devices, Version libvirt, Version qemu, List<DomainEdit> edits, List<Finding> findings) {
         String subject = "domain " + domain.name();
         Optional<String> userWindow = userWindow(domain.qemuCommandlineArguments());
-        if (userWindow.isEmpty() && domain.pcieRootHole64KiB().isPresent()) {
-            userWindow = Optional.of(domain.pcieRootHole64KiB().getAsLong() + "K");
-        }
+        OptionalLong hole = domain.pcieRootHole64KiB();
+        OptionalLong previous = Optional.ofNullable(domain.previouslyGeneratedMachineProperties().get(PROPERTY)).map(GraceMmioWindow::bytes).orElse(OptionalLong.empty());
         List<NvidiaGraceGpu> undeclared = devices.stream().flatMap(device -> device.presenting().stream()).filter(gpu -> gpu.presented().isEmpty()).toList();
-        List<String> unknown = undeclared.stream().map(gpu -> gpu.address().toString()).toList();
-        if (!unknown.isEmpty()) {
-            if (userWindow.isPresent()) {
-                findings.add(Finding.info("GRACE-MMIO64", subject, "the definition sets " + PROPERTY + "=" + userWindow.get() + " itself; kept (the device memory of "
-                        + String.join(", ", unknown) + " is not declared, so vfio-tune cannot check it)"));
-                return;
-            }
-            findings.add(Finding.warning("GRACE-MMIO64-UNKNOWN", subject, "the device memory of " + String.join(", ", unknown) + " is not declared, so the guest's 64-bit"
-                    + " MMIO window cannot be sized: the virt machine gives 512 GiB, which one GB300 or four GH200 already exceed, and a BAR left out of it"
-                    + " leaves the guest without that GPU's memory; declare it in vfio-tune.properties, e.g. grace-device-memory=" + unknown.get(0)
-                    + "=" + datasheetMemory(undeclared.get(0)) + " for a " + datasheetMemory(undeclared.get(0)).replace("G", " GB ") + undeclared.get(0).model()
-                    + " (the size nvidia-smi shows as FB memory while the host driver has the GPU, or nvidia,gpu-mem-size in the ACPI tables)"));
+        Optional<Need> need = undeclared.isEmpty() ? need(devices) : Optional.empty();
+        String needs = need.map(Need::describe).orElse("the passthrough devices' 64-bit MMIO need is not known");
+
+        if (userWindow.isPresent()) {
+            judgeUserWindow(subject, userWindow.get(), need, needs, qemu, findings);
             return;
         }
+        if (hole.isPresent()) {
+            long holeBytes = hole.getAsLong() << 10;
+            if (libvirt.compareTo(LIBVIRT_PCIHOLE64_VIRT) < 0) {
+                findings.add(Finding.error("GRACE-MMIO64", subject, "the pcie-root controller's <pcihole64> sizes a virt guest's window only from libvirt 11.4, and this"
+                        + " is libvirt " + libvirt + ", which refuses it for this machine; remove it (vfio-tune then sizes the window with -machine " + PROPERTY + ")"));
+            } else if (need.isPresent() && need.get().bytes() > holeBytes) {
+                long window = Math.max(VIRT_DEFAULT, Mmio64Window.powerOfTwoAtLeast(need.get().bytes()));
+                edits.add(new DomainEdit.SetPcieRootHole64(window >> 10));
+                findings.add(Finding.warning("GRACE-MMIO64", subject, needs + ", more than the <pcihole64 unit='KiB'>" + hole.getAsLong()
+                        + "</pcihole64> the pcie-root controller has: raised to " + (window >> 10) + " KiB (" + text(window) + ")"));
+            } else {
+                findings.add(Finding.info("GRACE-MMIO64", subject, needs + "; the pcie-root controller's <pcihole64 unit='KiB'>" + hole.getAsLong() + "</pcihole64> is kept"));
+            }
+            return;
+        }
+        if (!undeclared.isEmpty()) {
+            findings.add(Finding.warning("GRACE-MMIO64-UNKNOWN", subject, "the device memory of " + String.join(", ", undeclared.stream().map(gpu -> gpu.address().toString()).toList())
+                    + " is not declared, so the guest's 64-bit MMIO window cannot be sized: the virt machine gives 512 GiB, which one GB300 or three GH200 already exceed,"
+                    + " and a BAR left out of it leaves the guest without that GPU's memory; declare it in vfio-tune.properties, e.g. grace-device-memory="
+                    + undeclared.get(0).address() + "=" + datasheetMemory(undeclared.get(0)) + " for a " + datasheetMemory(undeclared.get(0)).replace("G", " GB ")
+                    + undeclared.get(0).model() + " (the size nvidia-smi shows as FB memory while the host driver has the GPU, or nvidia,gpu-mem-size in the ACPI tables)"
+                    + (previous.isPresent() ? "; the window an earlier plan set, " + text(previous.getAsLong()) + ", is kept" : "")));
+        }
+        long window = need.filter(known -> known.bytes() > VIRT_DEFAULT).map(known -> Mmio64Window.powerOfTwoAtLeast(known.bytes())).orElse(0L);
+        if (previous.isPresent() && previous.getAsLong() > window) {
+            // guest hardware: a re-plan or a restore never narrows what an earlier plan gave the guest
+            window = previous.getAsLong();
+        }
+        if (window == 0) {
+            need.ifPresent(known -> findings.add(Finding.info("GRACE-MMIO64", subject, needs + "; the virt machine's default 512 GiB holds them")));
+            return;
+        }
+        if (qemu.compareTo(QEMU_HIGHMEM_MMIO_SIZE) < 0) {
+            findings.add(Finding.error("GRACE-MMIO64", subject, needs + ", more than the virt machine's fixed 512 GiB in QEMU " + qemu + ", which has no " + PROPERTY
+                    + " (10.0 has): the BARs left out would leave the guest without those GPUs' memory; upgrade QEMU to 10.0 or later, or pass fewer GPUs to this guest"));
+            return;
+        }
+        String why = need.filter(known -> known.bytes() > VIRT_DEFAULT).isPresent() ? needs + ", more than the virt machine's default 512 GiB"
+                : needs + "; the window an earlier plan set is kept (guest hardware)";
+        if (libvirt.compareTo(LIBVIRT_PCIHOLE64_VIRT) >= 0) {
+            edits.add(new DomainEdit.SetPcieRootHole64(window >> 10));
+            findings.add(Finding.info("GRACE-MMIO64", subject, why + ": <pcihole64 unit='KiB'>" + (window >> 10) + "</pcihole64> in the pcie-root controller ("
+                    + text(window) + ", the power of two that holds them; libvirt " + libvirt + " renders it as " + PROPERTY + ")"));
+            return;
+        }
+        edits.add(new DomainEdit.SetMachineProperty(PROPERTY, text(window)));
+        findings.add(Finding.info("GRACE-MMIO64", subject, why + ": -machine " + PROPERTY + "=" + text(window)
+                + " (the power of two that holds them) through <qemu:commandline>, since libvirt " + libvirt + " predates <pcihole64> on virt (11.4)"));
+    }
+
+    /** What the BARs need, and how it was found, for messages. */
+    private record Need(long bytes, String describe) {
+    }
+
+    private static Optional<Need> need(List<Passthrough> devices) {
         List<Mmio64Window.Window> ports = new ArrayList<>();
         List<String> described = new ArrayList<>();
         for (Passthrough device : devices) {
@@ -93,41 +140,34 @@ final class GraceMmioWindow {
             described.add(Mmio64Window.size(port.length()) + " for " + device.function().address());
         }
         if (ports.isEmpty()) {
-            return;
+            return Optional.empty();
         }
-        long need = Mmio64Window.pack(ports).length() + EMULATED_DEVICES;
-        String needs = "the passthrough devices need " + Mmio64Window.size(need) + " of 64-bit MMIO with 1 GiB for emulated devices (root port windows: "
-                + String.join(", ", described) + ")";
-        if (userWindow.isPresent()) {
-            OptionalLong bytes = bytes(userWindow.get());
-            if (bytes.isPresent() && bytes.getAsLong() < need) {
-                findings.add(Finding.error("GRACE-MMIO64", subject, needs + ", and the definition's own " + PROPERTY + "=" + userWindow.get()
-                        + " is smaller: a BAR left out leaves the guest without that GPU's memory; raise it to " + text(Mmio64Window.powerOfTwoAtLeast(need))
-                        + " or remove it and let vfio-tune size it"));
-            } else {
-                findings.add(Finding.info("GRACE-MMIO64", subject, needs + "; the definition's own " + PROPERTY + "=" + userWindow.get() + " is kept"));
-            }
-            return;
-        }
-        if (need <= VIRT_DEFAULT) {
-            findings.add(Finding.info("GRACE-MMIO64", subject, needs + "; the virt machine's default 512 GiB holds them"));
-            return;
-        }
-        long window = Mmio64Window.powerOfTwoAtLeast(need);
+        long bytes = Mmio64Window.pack(ports).length() + EMULATED_DEVICES;
+        return Optional.of(new Need(bytes, "the passthrough devices need " + Mmio64Window.size(bytes) + " of 64-bit MMIO with 1 GiB for emulated devices (root port windows: "
+                + String.join(", ", described) + ")"));
+    }
+
+    /** The definition's own -machine highmem-mmio-size: QEMU refuses what it cannot take, so vfio-tune says so first; never overridden. */
+    private static void judgeUserWindow(String subject, String written, Optional<Need> need, String needs, Version qemu, List<Finding> findings) {
+        String own = "the definition's own " + PROPERTY + "=" + written;
         if (qemu.compareTo(QEMU_HIGHMEM_MMIO_SIZE) < 0) {
-            findings.add(Finding.error("GRACE-MMIO64", subject, needs + ", more than the virt machine's fixed 512 GiB in QEMU " + qemu + ", which has no " + PROPERTY
-                    + " (10.0 has): the BARs left out would leave the guest without those GPUs' memory; upgrade QEMU to 10.0 or later, or pass fewer GPUs to this guest"));
+            findings.add(Finding.error("GRACE-MMIO64", subject, own + " is a QEMU 10.0 machine property, and this is QEMU " + qemu + ", which would refuse to start; remove it"));
             return;
         }
-        if (libvirt.compareTo(LIBVIRT_PCIHOLE64_VIRT) >= 0) {
-            edits.add(new DomainEdit.SetPcieRootHole64(window >> 10));
-            findings.add(Finding.info("GRACE-MMIO64", subject, needs + ", more than the virt machine's default 512 GiB: <pcihole64 unit='KiB'>" + (window >> 10)
-                    + "</pcihole64> in the pcie-root controller (" + text(window) + ", the power of two that holds them; libvirt " + libvirt + " renders it as " + PROPERTY + ")"));
+        OptionalLong bytes = bytes(written);
+        if (bytes.isEmpty()) {
+            findings.add(Finding.warning("GRACE-MMIO64", subject, needs + "; " + own + " is not a size vfio-tune reads, so it is kept as written and not checked"));
             return;
         }
-        edits.add(new DomainEdit.SetMachineProperty(PROPERTY, text(window)));
-        findings.add(Finding.info("GRACE-MMIO64", subject, needs + ", more than the virt machine's default 512 GiB: -machine " + PROPERTY + "=" + text(window)
-                + " (the power of two that holds them) through <qemu:commandline>, since libvirt " + libvirt + " predates <pcihole64> on virt (11.4)"));
+        long suggestion = Math.max(VIRT_DEFAULT, need.map(known -> Mmio64Window.powerOfTwoAtLeast(known.bytes())).orElse(VIRT_DEFAULT));
+        if (Long.bitCount(bytes.getAsLong()) != 1 || bytes.getAsLong() < VIRT_DEFAULT) {
+            findings.add(Finding.error("GRACE-MMIO64", subject, own + " is not a power of two of at least 512G, which QEMU refuses at start; use " + text(suggestion)));
+        } else if (need.isPresent() && bytes.getAsLong() < need.get().bytes()) {
+            findings.add(Finding.error("GRACE-MMIO64", subject, needs + ", and " + own + " is smaller: a BAR left out leaves the guest without that GPU's memory;"
+                    + " raise it to " + text(suggestion) + " or remove it and let vfio-tune size it"));
+        } else {
+            findings.add(Finding.info("GRACE-MMIO64", subject, needs + "; " + own + " is kept"));
+        }
     }
 
     /** An example size for the message only, never planned with: the model's HBM as NVIDIA's datasheets give it. */
@@ -139,31 +179,44 @@ final class GraceMmioWindow {
         };
     }
 
-    /** The highmem-mmio-size a user's {@code -machine} argument sets, as written. */
+    /** The highmem-mmio-size a user's {@code -machine} argument sets, as written, whatever its syntax. */
     static Optional<String> userWindow(List<String> arguments) {
         Optional<String> found = Optional.empty();
         for (int i = 1; i < arguments.size(); i++) {
             String option = arguments.get(i - 1);
             if (option.equals("-machine") || option.equals("--machine") || option.equals("-M")) {
-                Matcher matcher = USER_SIZE.matcher(arguments.get(i));
-                if (matcher.find()) {
-                    // QEMU merges -machine options, the last one winning
-                    found = Optional.of(matcher.group(1) + matcher.group(2));
+                for (String part : arguments.get(i).split(",")) {
+                    if (part.startsWith(PROPERTY + "=")) {
+                        // QEMU merges -machine options, the last one winning
+                        found = Optional.of(part.substring(PROPERTY.length() + 1));
+                    }
                 }
             }
         }
         return found;
     }
 
-    /** QEMU's size syntax for the integers it takes here: bytes, or K, M, G, T, P, E (binary). */
-    private static OptionalLong bytes(String text) {
-        Matcher matcher = Pattern.compile("([0-9]+)([kmgtpe]?)", Pattern.CASE_INSENSITIVE).matcher(text);
-        if (!matcher.matches() || matcher.group(1).length() > 18) {
+    /**
+     * QEMU's size syntax (qemu_strtosz): a decimal number, fractions allowed, with an optional binary
+     * unit K, M, G, T, P or E (and an optional B), or a hexadecimal number without a unit; empty when
+     * the text is none of these or not a whole number of bytes below 2^63.
+     */
+    static OptionalLong bytes(String text) {
+        String trimmed = text.trim().toLowerCase(Locale.ROOT);
+        if (trimmed.matches("0x[0-9a-f]{1,15}")) {
+            return OptionalLong.of(Long.parseLong(trimmed.substring(2), 16));
+        }
+        Matcher matcher = QEMU_SIZE.matcher(trimmed);
+        if (!matcher.matches()) {
             return OptionalLong.empty();
         }
-        int shift = "_kmgtpe".indexOf(matcher.group(2).isEmpty() ? '_' : Character.toLowerCase(matcher.group(2).charAt(0))) * 10;
-        long value = Long.parseLong(matcher.group(1));
-        return value > (Long.MAX_VALUE >> shift) ? OptionalLong.of(Long.MAX_VALUE) : OptionalLong.of(value << shift);
+        int shift = matcher.group(2).isEmpty() ? 0 : ("kmgtpe".indexOf(matcher.group(2).charAt(0)) + 1) * 10;
+        java.math.BigDecimal value = new java.math.BigDecimal(matcher.group(1)).multiply(java.math.BigDecimal.valueOf(2).pow(shift));
+        try {
+            return OptionalLong.of(value.toBigIntegerExact().longValueExact());
+        } catch (ArithmeticException e) {
+            return OptionalLong.empty();
+        }
     }
 
     /** 1T, 2T, 768G: what QEMU's size syntax takes, in the largest unit that divides it. */
