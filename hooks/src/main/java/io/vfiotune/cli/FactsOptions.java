@@ -23,6 +23,10 @@ final class FactsOptions {
     @Option(names = "--qemu-version", paramLabel = "X.Y.Z", description = "QEMU version to plan for.")
     String qemuVersion;
 
+    @Option(names = "--policy-file", paramLabel = "FILE", description = "Use the host policy in FILE instead of /etc/vfio-tune/policy.xml (rules that annotate domains"
+            + " without a <vt:tune> of their own).")
+    String policyFile;
+
     Map<String, String> asSettings() {
         Map<String, String> values = new TreeMap<>();
         put(values, HostSettings.SYSFS_ROOT, sysfsRoot);
@@ -30,6 +34,7 @@ final class FactsOptions {
         put(values, HostSettings.PAGE_SIZE, pageSize);
         put(values, HostSettings.LIBVIRT_VERSION, libvirtVersion);
         put(values, HostSettings.QEMU_VERSION, qemuVersion);
+        put(values, HostSettings.POLICY_FILE, policyFile);
         return values;
     }
 

@@ -15,6 +15,7 @@ import picocli.CommandLine.ParentCommand;
 
 import java.nio.charset.StandardCharsets;
 import java.util.concurrent.Callable;
+import java.util.Optional;
 import java.util.stream.Collectors;
 
 /**
@@ -73,8 +74,11 @@ final class HookCommand implements Callable<Integer> {
         boolean warn = result.onMismatch() == TuneAnnotations.OnMismatch.WARN;
         // With no edits, the difference is settings vfio-tune generated earlier that this host's plan no longer has.
         String wants = result.edits().isEmpty() ? "none of the settings vfio-tune generated for another host or an older plan" : describe(result);
+        Optional<Finding> rule = result.findings().stream().filter(finding -> finding.code().equals("POLICY-RULE")).findFirst();
         String message = "the definition does not fit this host; the plan wants " + wants
-                + ". Run 'vfio-tune apply " + name + "' to redefine it" + (warn ? " (starting anyway: on-mismatch=\"warn\")" : ", then start it again");
+                + ". Run 'vfio-tune apply " + name + "' to redefine it" + (warn ? " (starting anyway: on-mismatch=\"warn\")" : ", then start it again")
+                + rule.map(finding -> ". " + finding.message() + ", and its definition was not rewritten before this start (a stack that defines and starts"
+                        + " in one call, such as OpenStack Nova, never lets it be)").orElse("");
         main.console.err().println((warn ? Finding.warning("HOOK-MISMATCH", "domain " + name, message) : Finding.error("HOOK-MISMATCH", "domain " + name, message)).format());
         return warn ? ExitStatus.OK.code() : ExitStatus.REFUSED.code();
     }

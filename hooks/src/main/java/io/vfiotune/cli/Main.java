@@ -90,7 +90,12 @@ public final class Main implements Runnable {
         }
     }
 
-    private static int handle(Exception exception, Console console) {
+    private static int handle(Exception thrown, Console console) {
+        Exception exception = thrown;
+        if (exception instanceof com.google.inject.ProvisionException provision && provision.getCause() instanceof VfioTuneException known) {
+            // a provider's own refusal (a bad host policy file, say), reported as itself rather than as Guice's wrapper
+            exception = known;
+        }
         if (exception instanceof AnnotationBinder.AnnotationException annotations) {
             annotations.findings().forEach(finding -> console.err().println(finding.format()));
             return ExitStatus.REFUSED.code();

@@ -15,6 +15,10 @@ import io.vfiotune.probe.sysfs.SysfsRoot;
 import io.vfiotune.spi.HostFacts;
 import io.vfiotune.spi.HostTopology;
 
+import io.vfiotune.xml.annotations.AnnotationBinder;
+import io.vfiotune.xml.policy.HostPolicy;
+
+import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.Optional;
 
@@ -38,6 +42,17 @@ public final class ProbeModule extends AbstractModule {
     @Singleton
     SysfsHostTopology topology(HostFacts facts) {
         return new SysfsHostTopology(new SysfsRoot(settings.sysfsRoot()), facts);
+    }
+
+    /** The host policy: the configured file (which must exist), else the default one when it exists, else none. */
+    @Provides
+    @Singleton
+    HostPolicy policy(AnnotationBinder binder) {
+        Optional<String> configured = settings.get(HostSettings.POLICY_FILE).filter(value -> !value.isBlank());
+        if (configured.isPresent()) {
+            return HostPolicy.load(Path.of(configured.get()), binder);
+        }
+        return Files.exists(HostSettings.DEFAULT_POLICY) ? HostPolicy.load(HostSettings.DEFAULT_POLICY, binder) : HostPolicy.NONE;
     }
 
     @Provides

@@ -30,6 +30,7 @@ import java.util.stream.Stream;
  * <li>{@code input.xml}: the domain;</li>
  * <li>{@code host.ref}: the path of a shared host fixture directory (or {@code host/} inline);</li>
  * <li>{@code args}: optional extra FACTS options, one per line;</li>
+ * <li>{@code policy.xml}: optional host policy, passed as {@code --policy-file} (an unannotated input may then change);</li>
  * <li>{@code expected.status} and {@code expected.stderr}: exit code and findings;</li>
  * <li>{@code expected.xml} and {@code expected.<stack>.argv} per judging stack when the plan succeeds.</li>
  * </ul>
@@ -39,7 +40,7 @@ import java.util.stream.Stream;
  */
 public final class GoldenHarness {
     public static final String REGENERATE_PROPERTY = "vfio-tune.regenerate";
-    private static final Set<String> KNOWN_FILES = Set.of("input.xml", "host.ref", "host", "args", "README",
+    private static final Set<String> KNOWN_FILES = Set.of("input.xml", "host.ref", "host", "args", "policy.xml", "README",
             "expected.status", "expected.stderr", "expected.xml", "expected.needs");
 
     private static final java.util.regex.Pattern ANY_ARGV_FILE = java.util.regex.Pattern.compile("expected\\.libvirt[0-9.]+-qemu[0-9.]+\\.argv");
@@ -89,7 +90,8 @@ public final class GoldenHarness {
         List<String> problems = new ArrayList<>();
         Map<String, Path> seen = new HashMap<>();
         for (Path directory : cases()) {
-            String key = Files.readString(directory.resolve("input.xml")) + "\0" + readOptional(directory.resolve("host.ref")) + "\0" + readOptional(directory.resolve("args"));
+            String key = Files.readString(directory.resolve("input.xml")) + "\0" + readOptional(directory.resolve("host.ref")) + "\0" + readOptional(directory.resolve("args"))
+                    + "\0" + readOptional(directory.resolve("policy.xml"));
             Path previous = seen.putIfAbsent(key, directory);
             if (previous != null) {
                 problems.add(directory.getFileName() + ": duplicate of " + previous.getFileName());
@@ -116,10 +118,14 @@ public final class GoldenHarness {
             HostFixture.load(hostDirectory(directory)).materialize(sysfs);
             List<String> arguments = new ArrayList<>(List.of("plan", "--sysfs-root", sysfs.toString()));
             arguments.addAll(readOptional(directory.resolve("args")).lines().map(String::strip).filter(line -> !line.isEmpty()).toList());
+            Path policy = directory.resolve("policy.xml");
+            if (Files.isRegularFile(policy)) {
+                arguments.addAll(List.of("--policy-file", policy.toAbsolutePath().normalize().toString()));
+            }
             arguments.add(input.toString());
             Run run = runCli(arguments, new byte[0]);
             compare(directory, "expected.status", run.status + "\n", problems);
-            compare(directory, "expected.stderr", run.stderr.replace(sysfs.toString(), "SYSFS"), problems);
+            compare(directory, "expected.stderr", run.stderr.replace(sysfs.toString(), "SYSFS").replace(directory.toAbsolutePath().normalize().toString(), "CASE"), problems);
             if (run.status != 0) {
                 if (!run.stdout.isEmpty()) {
                     problems.add(name + ": a refused plan wrote " + run.stdout.length() + " bytes to stdout");
@@ -128,13 +134,15 @@ public final class GoldenHarness {
                 for (Stack stack : stacks) {
                     expectAbsent(directory, argvFile(stack), "the plan was refused", problems);
                 }
-                judgeRefusedInput(directory, Files.readAllBytes(input), run.status, problems);
+                // exit 1 for the host's configuration (a bad policy file), not for the input: the input itself must be valid
+                boolean configuration = run.stderr.contains("[POLICY-INVALID]") || run.stderr.contains("[CONFIG-INVALID]");
+                judgeRefusedInput(directory, Files.readAllBytes(input), configuration ? 2 : run.status, configuration, problems);
                 return problems;
             }
             compare(directory, "expected.xml", run.stdout, problems);
             byte[] inputBytes = Files.readAllBytes(input);
             String inputText = new String(inputBytes, StandardCharsets.UTF_8);
-            if (!inputText.contains("urn:vfio-tune:1") && !run.stdout.equals(inputText)) {
+            if (!inputText.contains("urn:vfio-tune:1") && !Files.isRegularFile(policy) && !run.stdout.equals(inputText)) {
                 problems.add(name + ": an unannotated domain did not come out byte-identical");
             }
             List<String> again = new ArrayList<>(arguments.subList(0, arguments.size() - 1));
@@ -221,7 +229,7 @@ public final class GoldenHarness {
      * so the refusal is vfio-tune's finding and not a schema error; input that
      * vfio-tune calls unreadable (exit 1) must be refused by libvirt too.
      */
-    private void judgeRefusedInput(Path directory, byte[] input, int status, List<String> problems) throws IOException {
+    private void judgeRefusedInput(Path directory, byte[] input, int status, boolean configuration, List<String> problems) throws IOException {
         String name = directory.getFileName().toString();
         for (Stack stack : stacks) {
             Path staged = stack.stage(name + ".xml", input);
@@ -232,6 +240,7 @@ public final class GoldenHarness {
                     problems.add(name + ": " + stack + (valid ? " accepts the input vfio-tune rejects as unreadable" : " rejects the input: vfio-tune's refusal hides a schema error"));
                 }
                 verdicts.add(new Verdict(name, stack.id(), !agrees ? "FAILED"
+                        : configuration ? "input valid; the host's configuration refused (exit 1)"
                         : status == 2 ? "input valid; refused by vfio-tune (exit 2)" : "input rejected by libvirt too (exit " + status + ")"));
             } finally {
                 Files.deleteIfExists(staged);

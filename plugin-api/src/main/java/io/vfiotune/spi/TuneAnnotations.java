@@ -31,6 +31,10 @@ public record TuneAnnotations(
 
     public enum GraceMode { AUTO, OFF }
 
+    /** A domain without {@code <vt:tune>}: everything off. */
+    public static final TuneAnnotations NONE = new TuneAnnotations(OnMismatch.REFUSE, CliqueMode.OFF, MsixMode.OFF, PhbMode.OFF, IgdMode.OFF, TopologyMode.OFF,
+            GraceMode.OFF, List.of());
+
     public TuneAnnotations {
         hostdevs = List.copyOf(hostdevs);
     }

@@ -58,6 +58,12 @@ public final class HostSettings {
      * {@code TransformBindings.bindTransform}.
      */
     public static final String TRANSFORM_MODULES = "transform-modules";
+    /**
+     * The host policy file (rules giving annotations to domains that have none of their own);
+     * default {@code /etc/vfio-tune/policy.xml}, used when it exists. A file named here must exist.
+     */
+    public static final String POLICY_FILE = "policy-file";
+    public static final Path DEFAULT_POLICY = Path.of("/etc/vfio-tune/policy.xml");
     /** {@code yes}: every finding also goes to syslog (ident vfio-tune, facility daemon); default {@code no}. */
     public static final String SYSLOG = "syslog";
 
@@ -65,7 +71,7 @@ public final class HostSettings {
     public static final String CONFIG_ENVIRONMENT_VARIABLE = "VFIO_TUNE_CONFIG";
 
     private static final Set<String> KNOWN_KEYS = Set.of(SYSFS_ROOT, ARCH, PAGE_SIZE, LIBVIRT_VERSION, QEMU_VERSION, CACHE_DIRECTORY, P2P_HOST_BRIDGES, MSIX_RELOCATION_TABLE,
-            GRACE_DEVICE_MEMORY, QEMU_BACKPORTS, TRANSFORM_MODULES, SYSLOG);
+            GRACE_DEVICE_MEMORY, QEMU_BACKPORTS, POLICY_FILE, TRANSFORM_MODULES, SYSLOG);
 
     private final Map<String, String> values;
 

@@ -103,6 +103,11 @@ public final class AnnotationBinder {
         }
     }
 
+    /** Every schema violation of a whole document of this namespace (the host policy), as findings. */
+    public List<Finding> validateDocument(String xml) {
+        return validate(xml);
+    }
+
     private List<Finding> validate(String standaloneXml) {
         List<SAXParseException> problems = new ArrayList<>();
         Validator validator = schema.newValidator();

@@ -19,6 +19,7 @@ import io.vfiotune.xml.annotations.AnnotationBinder;
 import io.vfiotune.xml.annotations.AnnotationNamespace;
 import io.vfiotune.xml.annotations.BoundAnnotations;
 import io.vfiotune.xml.annotations.GeneratedElement.Item;
+import io.vfiotune.xml.policy.HostPolicy;
 import io.vfiotune.xml.tree.LosslessXmlParser;
 import io.vfiotune.xml.tree.XmlDocument;
 import io.vfiotune.xml.tree.XmlElement;
@@ -42,12 +43,18 @@ import java.util.Set;
 public final class DomainPlanner {
     private final List<DomainTransform> transforms;
     private final AnnotationBinder binder;
+    private final HostPolicy policy;
 
     @Inject
-    public DomainPlanner(Set<DomainTransform> transforms, AnnotationBinder binder) {
+    public DomainPlanner(Set<DomainTransform> transforms, AnnotationBinder binder, HostPolicy policy) {
         requireNonNull(transforms, "transforms is null");
         this.transforms = transforms.stream().sorted(Comparator.comparingInt(DomainTransform::order).thenComparing(DomainTransform::name)).toList();
         this.binder = requireNonNull(binder, "binder is null");
+        this.policy = requireNonNull(policy, "policy is null");
+    }
+
+    public HostPolicy policy() {
+        return policy;
     }
 
     public List<DomainTransform> transforms() {
@@ -58,9 +65,21 @@ public final class DomainPlanner {
      * @throws VfioTuneException for input that is not a readable domain (exit 1) or invalid annotations (exit 2)
      */
     public PlanResult plan(byte[] input, HostTopology host) {
+        return plan(input, host, Optional.empty());
+    }
+
+    /**
+     * Plans with the annotations a management stack supplies for the domain (a KubeVirt VMI's
+     * annotation, an oVirt VM's custom property): a {@code <vt:tune>} that counts as the domain's
+     * own, used when the definition has none of its own.
+     *
+     * @param suppliedTune a standalone {@code <vt:tune>} element in the vfio-tune namespace
+     * @throws VfioTuneException for input that is not a readable domain (exit 1) or invalid annotations (exit 2)
+     */
+    public PlanResult plan(byte[] input, HostTopology host, Optional<String> suppliedTune) {
         String text = SecureXmlReader.checkedText(input, "input");
-        if (!text.contains(AnnotationNamespace.URI)) {
-            // Not even the namespace: nothing can be annotated, so nothing is parsed further.
+        if (!text.contains(AnnotationNamespace.URI) && suppliedTune.isEmpty() && policy.isEmpty()) {
+            // Not even the namespace, and nothing to bring it: nothing can be annotated, so nothing is parsed further.
             return unchanged(input, false, "");
         }
         XmlDocument document = parseDomain(text);
@@ -68,12 +87,37 @@ public final class DomainPlanner {
         List<XmlElement> tunes = DomainXml.child(root, "metadata")
                 .map(metadata -> metadata.childElements(AnnotationNamespace.URI, "tune")).orElse(List.of());
         String name = DomainXml.child(root, "name").map(XmlElement::text).map(String::trim).orElse("");
-        if (tunes.isEmpty()) {
-            return unchanged(input, false, name);
-        }
         if (tunes.size() > 1) {
             throw new VfioTuneException(ExitStatus.REFUSED, Finding.error("ANN-DUPLICATE", "vt:tune",
                     "the domain has " + tunes.size() + " <vt:tune> elements in <metadata>; keep exactly one"));
+        }
+        List<Finding> sourceFindings = new ArrayList<>();
+        Optional<String> policyRule = Optional.empty();
+        boolean dropTuneAfter = false;
+        boolean ownTune = !tunes.isEmpty() && tunes.get(0).attribute("policy-rule").isEmpty();
+        if (!ownTune) {
+            // The domain's own annotation always wins; else the stack's; else the policy's first matching rule.
+            Optional<XmlElement> previous = tunes.isEmpty() ? Optional.empty() : Optional.of(tunes.get(0));
+            Optional<HostPolicy.Rule> rule = suppliedTune.isPresent() ? Optional.empty()
+                    : policy.firstMatch(new DomainXml(root, TuneAnnotations.NONE), host);
+            if (suppliedTune.isPresent()) {
+                installTune(root, previous, suppliedTune.get(), "the supplied annotation");
+            } else if (rule.isPresent()) {
+                installTune(root, previous, rule.get().tuneXml(), "policy rule '" + rule.get().name() + "'");
+                policyRule = Optional.of(rule.get().name());
+                sourceFindings.add(Finding.info("POLICY-RULE", "domain " + name, "the host policy's rule '" + rule.get().name() + "' (" + rule.get().describe()
+                        + ", on-mismatch=" + rule.get().onMismatch().name().toLowerCase(java.util.Locale.ROOT) + ") gives this domain its annotations"));
+            } else if (previous.isPresent()) {
+                // A rule selected it once and none does now: plan with no annotation, which takes back what that rule's plan wrote.
+                installTune(root, previous, "<vt:tune xmlns:vt=\"" + AnnotationNamespace.URI + "\" policy-rule=\"" + previous.get().attribute("policy-rule").orElse("")
+                        + "\"/>", "an empty annotation");
+                dropTuneAfter = true;
+                sourceFindings.add(Finding.info("POLICY-RULE", "domain " + name, "no rule of the host policy selects this domain any more (it had rule '"
+                        + previous.get().attribute("policy-rule").orElse("") + "'); the policy's annotation and what it generated are taken out"));
+            } else {
+                return unchanged(input, false, name);
+            }
+            tunes = DomainXml.child(root, "metadata").map(metadata -> metadata.childElements(AnnotationNamespace.URI, "tune")).orElse(List.of());
         }
         XmlElement tune = tunes.get(0);
         BoundAnnotations bound = binder.bind(tune.toStandaloneXml());
@@ -92,7 +136,8 @@ public final class DomainPlanner {
         editor.revert(bound.generated());
         tune.firstChild(AnnotationNamespace.URI, "generated").ifPresent(tune::removeChild);
 
-        List<Finding> findings = new ArrayList<>(checkAnnotatedHostdevs(domain));
+        List<Finding> findings = new ArrayList<>(sourceFindings);
+        findings.addAll(checkAnnotatedHostdevs(domain));
         List<DomainEdit> edits = new ArrayList<>();
         for (DomainTransform transform : transforms) {
             TransformResult result = transform.plan(domain, host);
@@ -141,6 +186,13 @@ public final class DomainPlanner {
             return new PlanResult(Optional.empty(), false, true, name, edits, findings, domain.annotations().onMismatch());
         }
         writeRecord(tune, editor.record());
+        if (dropTuneAfter && tune.childElements().isEmpty()) {
+            XmlElement metadata = tune.parent();
+            metadata.removeChild(tune);
+            if (metadata.childElements().isEmpty() && metadata.isEmptyOfContent()) {
+                root.removeChild(metadata);
+            }
+        }
         String output = document.serialize();
         if (output.equals(text)) {
             return new PlanResult(Optional.of(input), false, true, name, edits, findings, domain.annotations().onMismatch());
@@ -160,10 +212,51 @@ public final class DomainPlanner {
         XmlDocument document = parseDomain(text);
         XmlElement root = document.root();
         Optional<XmlElement> tune = DomainXml.child(root, "metadata").flatMap(metadata -> metadata.firstChild(AnnotationNamespace.URI, "tune"));
-        TuneAnnotations annotations = tune.isPresent() ? binder.bind(tune.get().toStandaloneXml()).annotations()
-                : new TuneAnnotations(TuneAnnotations.OnMismatch.REFUSE, TuneAnnotations.CliqueMode.OFF, TuneAnnotations.MsixMode.OFF,
-                        TuneAnnotations.PhbMode.OFF, TuneAnnotations.IgdMode.OFF, TuneAnnotations.TopologyMode.OFF, TuneAnnotations.GraceMode.OFF, List.of());
+        TuneAnnotations annotations = tune.isPresent() ? binder.bind(tune.get().toStandaloneXml()).annotations() : TuneAnnotations.NONE;
         return new DomainXml(root, annotations);
+    }
+
+    /**
+     * Puts a {@code <vt:tune>} that is not the user's in the domain's {@code <metadata>}: in place
+     * of {@code previous} (the policy's from an earlier plan), whose {@code <vt:generated>} record it
+     * takes over so the re-plan can take that output back, or as the metadata's last child.
+     */
+    private void installTune(XmlElement root, Optional<XmlElement> previous, String tuneXml, String what) {
+        XmlElement tune;
+        try {
+            tune = LosslessXmlParser.parse(tuneXml).root();
+        } catch (IllegalArgumentException e) {
+            throw new VfioTuneException(ExitStatus.REFUSED, Finding.error("ANN-INVALID", "vt:tune", what + " is not well-formed XML: " + e.getMessage()));
+        }
+        if (!tune.is(AnnotationNamespace.URI, "tune")) {
+            throw new VfioTuneException(ExitStatus.REFUSED, Finding.error("ANN-INVALID", "vt:tune", what + " must be one <tune> element in the " + AnnotationNamespace.URI
+                    + " namespace, not <" + tune.name() + ">"));
+        }
+        if (tune.firstChild(AnnotationNamespace.URI, "generated").isPresent()) {
+            throw new VfioTuneException(ExitStatus.REFUSED, Finding.error("ANN-INVALID", "vt:generated", what + " may not carry vfio-tune's own record"));
+        }
+        if (previous.isPresent()) {
+            XmlElement metadata = previous.get().parent();
+            Optional<XmlElement> record = previous.get().firstChild(AnnotationNamespace.URI, "generated");
+            metadata.insertChildAfter(previous.get(), tune);
+            metadata.removeChild(previous.get());
+            if (record.isPresent()) {
+                previous.get().removeChild(record.get());
+                // the record's prefix must resolve in its new place
+                String prefix = record.get().prefix();
+                if (!prefix.isEmpty() && tune.namespaceFor(prefix).filter(AnnotationNamespace.URI::equals).isEmpty()) {
+                    tune.setAttribute("xmlns:" + prefix, AnnotationNamespace.URI);
+                }
+                tune.appendChild(record.get());
+            }
+            return;
+        }
+        XmlElement metadata = DomainXml.child(root, "metadata").orElseGet(() -> {
+            // libvirt's schema takes <metadata> anywhere among the domain's children; after <uuid> (or <name>) is where it writes it
+            Optional<XmlElement> anchor = DomainXml.child(root, "uuid").or(() -> DomainXml.child(root, "name"));
+            return root.insertChildAfter(anchor.orElse(null), XmlElement.create("metadata"));
+        });
+        metadata.appendChild(tune);
     }
 
     /** The lossless tree of a libvirt {@code <domain>}; anything else is refused as unreadable input. */
