@@ -1,5 +1,6 @@
 package io.vfiotune.cli;
 
+import io.vfiotune.probe.facts.HostSettings;
 import io.vfiotune.spi.DomainEdit;
 import io.vfiotune.spi.ExitStatus;
 import io.vfiotune.spi.Finding;
@@ -52,7 +53,7 @@ final class HookCommand implements Callable<Integer> {
         }
         byte[] input = SecureXmlReader.readBounded(main.console.in(), "stdin");
         String text = new String(input, StandardCharsets.UTF_8);
-        if (!text.contains(AnnotationNamespace.URI)) {
+        if (!text.contains(AnnotationNamespace.URI) && !policyInEffect()) {
             return ExitStatus.OK.code();
         }
         // libvirt clears the hook's environment: configuration comes from the config file only.
@@ -65,6 +66,12 @@ final class HookCommand implements Callable<Integer> {
         boolean fits = !result.annotated() || !result.changed() || XmlEquivalence.equivalent(text, output);
         printWarnings(result);
         return gate ? gate(result, fits) : filter(result, fits, output);
+    }
+
+    /** Whether a host policy may annotate a domain that has no annotation of its own (as the launcher's shell decides it too). */
+    private boolean policyInEffect() {
+        HostSettings settings = HostSettings.load(java.util.Map.of(), main.console.environment());
+        return settings.get(HostSettings.POLICY_FILE).filter(value -> !value.isBlank()).isPresent() || java.nio.file.Files.exists(HostSettings.DEFAULT_POLICY);
     }
 
     private int gate(PlanResult result, boolean fits) {

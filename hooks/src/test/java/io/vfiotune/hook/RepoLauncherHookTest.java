@@ -43,7 +43,22 @@ class RepoLauncherHookTest {
         }
     }
 
+    /** With a host policy in effect any domain may be annotated by it, so an unannotated prepare must reach the JVM. */
+    @Test
+    void aHostPolicyMakesUnannotatedDomainsReachTheJvm() throws Exception {
+        Path noJava = Files.createDirectories(work.resolve("no-jdk/bin"));
+        Path config = Files.writeString(work.resolve("vfio-tune.properties"), "policy-file = " + work.resolve("policy.xml") + "\n");
+        assertNotEquals(0, launch(noJava.getParent(), UNANNOTATED, config, "hook", "x", "prepare", "begin", "-"), "a policy-file in the config: the JVM is asked");
+        Path without = Files.writeString(work.resolve("plain.properties"), "syslog=no\n");
+        assertEquals(0, launch(noJava.getParent(), UNANNOTATED, without, "hook", "x", "prepare", "begin", "-"), "no policy: the shell answers");
+        assertEquals(0, launch(noJava.getParent(), UNANNOTATED, config, "hook", "x", "started", "begin", "-"), "irrelevant operations still end in the shell");
+    }
+
     private int launch(Path javaHome, String stdin, String... arguments) throws IOException, InterruptedException {
+        return launch(javaHome, stdin, null, arguments);
+    }
+
+    private int launch(Path javaHome, String stdin, Path config, String... arguments) throws IOException, InterruptedException {
         Path input = Files.writeString(work.resolve("input.xml"), stdin);
         Files.createDirectories(work.resolve("tmp"));
         ProcessBuilder builder = new ProcessBuilder(concat(ROOT.resolve("vfio-tune").toAbsolutePath().toString(), arguments))
@@ -53,6 +68,11 @@ class RepoLauncherHookTest {
         // test phase runs before packaging) cannot start a nested build in the control case.
         builder.environment().put("PATH", shellTools().toString());
         builder.environment().put("TMPDIR", work.resolve("tmp").toString());
+        if (config != null) {
+            builder.environment().put("VFIO_TUNE_CONFIG", config.toString());
+        } else {
+            builder.environment().remove("VFIO_TUNE_CONFIG");
+        }
         Process process = builder.start();
         assertTrue(process.waitFor(30, TimeUnit.SECONDS), "the launcher ended");
         return process.exitValue();
