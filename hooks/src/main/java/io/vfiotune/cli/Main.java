@@ -22,7 +22,7 @@ import java.util.Map;
         description = "Rewrites libvirt domain XML so PCI passthrough devices are set up right for this host.",
         subcommands = {PlanCommand.class, DiffCommand.class, ProbeCommand.class, DemoCommand.class,
                 HookCommand.class, ApplyCommand.class, WatchCommand.class,
-                InstallHookCommand.class, SnapshotCommand.class, FixtureCommand.class})
+                InstallHookCommand.class, SnapshotCommand.class, FixtureCommand.class, KubevirtHookCommand.class, VdsmHookCommand.class})
 public final class Main implements Runnable {
     final Console console;
 

@@ -37,8 +37,13 @@ final class Planning {
     }
 
     static PlanResult plan(Main.Console console, FactsOptions facts, byte[] input) {
+        return plan(console, facts, input, java.util.Optional.empty());
+    }
+
+    /** Plans with a {@code <vt:tune>} a management stack supplies (it counts as the domain's own). */
+    static PlanResult plan(Main.Console console, FactsOptions facts, byte[] input, java.util.Optional<String> suppliedTune) {
         Injector injector = VfioTune.injector(HostSettings.load(facts.asSettings(), console.environment()));
-        return injector.getInstance(DomainPlanner.class).plan(input, injector.getInstance(HostTopology.class));
+        return injector.getInstance(DomainPlanner.class).plan(input, injector.getInstance(HostTopology.class), suppliedTune);
     }
 
     static void printFindings(Main.Console console, PlanResult result) {
