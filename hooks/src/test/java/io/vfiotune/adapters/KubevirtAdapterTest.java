@@ -111,6 +111,27 @@ class KubevirtAdapterTest {
         assertEquals(0, onDefineDomain(vmi, fits, config).status(), "just under 128 KiB still goes through");
     }
 
+    /**
+     * The shipped ConfigMap's script, mounted as onDefineDomain, writes its pinned settings and runs
+     * the adapter: its heredoc must survive YAML's block indentation. Its vfio-tune path is this
+     * build's launcher here, and one setting is added: the fixture's sysfs instead of this machine's.
+     */
+    @Test
+    void theShippedConfigMapScriptRuns() throws Exception {
+        String yaml = Files.readString(ROOT.resolve("src/kubevirt/configmap.yaml"));
+        String block = yaml.substring(yaml.indexOf("  onDefineDomain: |\n") + "  onDefineDomain: |\n".length());
+        String script = block.lines().map(line -> line.startsWith("    ") ? line.substring(4) : line).reduce("", (a, b) -> a + b + "\n");
+        assertTrue(script.startsWith("#!/bin/sh\n") && script.contains("libvirt-version=") && script.contains("\nEOF_CONFIG\n"), script);
+        String sysfs = Files.readString(config).strip();
+        Path onDefineDomain = Files.writeString(work.resolve("onDefineDomain"), script
+                .replace("qemu-version=", sysfs + "\nqemu-version=")
+                .replace("/usr/bin/vfio-tune", StackProcess.launcher(work).toString()));
+        onDefineDomain.toFile().setExecutable(true);
+        StackProcess.Result result = StackProcess.run(List.of(onDefineDomain.toString(), "--vmi", vmi, "--domain", domain), Map.of(), work);
+        assertEquals(0, result.status(), result.stderr());
+        assertEquals(override(Files.readString(ROOT.resolve("src/golden/clique-t4-pair-switch/expected.xml"))), override(result.stdout()));
+    }
+
     private StackProcess.Result onDefineDomain(String vmiJson, String domainXml, Path configFile) throws Exception {
         Path script = ROOT.resolve("src/kubevirt/onDefineDomain").toAbsolutePath().normalize();
         return StackProcess.run(List.of(script.toString(), "--vmi", vmiJson, "--domain", domainXml),
