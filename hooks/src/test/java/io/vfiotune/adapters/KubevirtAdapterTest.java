@@ -89,6 +89,18 @@ class KubevirtAdapterTest {
     }
 
     @Test
+    void anAnnotationWithAnExternalEntityIsRefusedUnread() throws Exception {
+        String hostile = vmi.replace("\"<vt:tune xmlns:vt=", "\"<!DOCTYPE t [<!ENTITY e SYSTEM \\\"file:///etc/passwd\\\">]><vt:tune xmlns:vt=")
+                .replace("<vt:cliques mode=\\\"auto\\\"/>", "<vt:cliques mode=\\\"auto\\\"/>&e;");
+        assertTrue(hostile.contains("<!DOCTYPE") && hostile.contains("&e;"), hostile);
+        StackProcess.Result result = onDefineDomain(hostile, domain, config);
+        assertTrue(result.status() != 0, result.stderr());
+        assertEquals("", result.stdout());
+        assertTrue(result.stderr().contains("error [XML-") && result.stderr().contains("the supplied annotation"), result.stderr());
+        assertTrue(!result.stderr().contains("root:"), "nothing of the entity's file is read: " + result.stderr());
+    }
+
+    @Test
     void aVmiThatIsNotJsonIsAClearError() throws Exception {
         StackProcess.Result result = onDefineDomain(vmi.substring(0, vmi.length() / 2), domain, config);
         assertEquals(1, result.status(), result.stderr());

@@ -223,6 +223,8 @@ public final class DomainPlanner {
      */
     private void installTune(XmlElement root, Optional<XmlElement> previous, String tuneXml, String what) {
         XmlElement tune;
+        // a stack's annotation is input like the domain: the same checks (no DTD, no entities, bounded) before parsing
+        SecureXmlReader.checkedText(tuneXml.getBytes(StandardCharsets.UTF_8), what);
         try {
             tune = LosslessXmlParser.parse(tuneXml).root();
         } catch (IllegalArgumentException e) {
