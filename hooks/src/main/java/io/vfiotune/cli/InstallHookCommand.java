@@ -112,7 +112,9 @@ final class InstallHookCommand implements Callable<Integer> {
         String java = java();
         String classPath = classPath();
         String configLine = config == null ? "" : "export VFIO_TUNE_CONFIG='" + config.toAbsolutePath().normalize() + "'\n";
-        String flags = String.join(" ", HookClassArchive.JVM_FLAGS) + archive.map(path -> " -XX:SharedArchiveFile='" + path + "'").orElse("");
+        // The archive is named twice: for the JVM, and for the hook itself, which says once when the JVM dropped it.
+        String flags = String.join(" ", HookClassArchive.JVM_FLAGS)
+                + archive.map(path -> " -XX:SharedArchiveFile='" + path + "' -D" + ClassArchiveCheck.PROPERTY + "='" + path + "'").orElse("");
         return """
                 #!/bin/sh
                 # vfio-tune libvirt hook, installed by 'vfio-tune install-hook'. Do not edit; reinstall instead.
