@@ -168,10 +168,16 @@ final class InstallHookCommand implements Callable<Integer> {
         return "sent SIGHUP to libvirt (pid " + daemons + ")";
     }
 
+    /**
+     * Same root directory (by identity) and same mount namespace. The root is compared as
+     * a file, not by the link's text: inside a chroot, the link of a process outside it
+     * reads "/" as well, so a package installed into a chroot (postinst runs install-hook
+     * there) would otherwise signal the libvirtd of the system around it.
+     */
     private static boolean sharesOurRoot(long pid) {
         try {
             Path proc = Path.of("/proc", Long.toString(pid));
-            return Files.readSymbolicLink(proc.resolve("root")).equals(Path.of("/"))
+            return Files.isSameFile(proc.resolve("root"), Path.of("/proc/self/root"))
                     && Files.readSymbolicLink(proc.resolve("ns/mnt")).equals(Files.readSymbolicLink(Path.of("/proc/self/ns/mnt")));
         } catch (IOException | UnsupportedOperationException e) {
             // Unreadable: not ours to signal.
