@@ -32,6 +32,9 @@ final class HookClassArchive {
             // Guice otherwise generates bytecode for every constructor (which no archive can hold) and records a
             // stack trace per binding; for a process that plans one domain, reflection is faster (measured: -26 ms).
             "-Dguice_bytecode_gen_option=DISABLED", "-Dguice_include_stack_traces=OFF",
+            // JNA unpacks its native part for each process; by default into ~/.cache/JNA, which would stay behind
+            // in root's home after the package is purged. /tmp is cleaned by the system, and JNA removes its copy.
+            "-Djna.tmpdir=/tmp",
             // JVM warnings (a refused archive, say) go to stderr: the restore filter's stdout is the domain XML.
             "-Xlog:disable", "-Xlog:all=warning:stderr");
 

@@ -156,7 +156,8 @@ final class InstallHookCommand implements Callable<Integer> {
         }
         for (long pid : daemons) {
             try {
-                Process kill = new ProcessBuilder("kill", "-HUP", Long.toString(pid)).redirectErrorStream(true).start();
+                // The shell's own kill: a minimal system (a container, a fresh debootstrap) may have no kill(1) binary (procps).
+                Process kill = new ProcessBuilder("/bin/sh", "-c", "kill -HUP \"$1\"", "sh", Long.toString(pid)).redirectErrorStream(true).start();
                 kill.waitFor(10, TimeUnit.SECONDS);
             } catch (IOException e) {
                 return "could not signal libvirt (" + e.getMessage() + "); restart libvirtd or virtqemud";
