@@ -91,8 +91,8 @@ public final class Documentation {
     String mainPage() {
         StringBuilder page = new StringBuilder();
         header(page, "vfio-tune");
-        page.append(".SH NAME\nvfio-tune \\- ").append(escape(lowerFirst(stripPeriod(description(root.getCommandSpec()))))).append('\n');
-        page.append(".SH SYNOPSIS\n.B vfio-tune\n.I COMMAND\n.RI [ OPTIONS ]\n.RI [ ARGUMENTS ]\n");
+        page.append(".SH NAME\nvfio\\-tune \\- ").append(escape(lowerFirst(stripPeriod(description(root.getCommandSpec()))))).append('\n');
+        page.append(".SH SYNOPSIS\n.B vfio\\-tune\n.I COMMAND\n.RI [ OPTIONS ]\n.RI [ ARGUMENTS ]\n");
         page.append(".SH DESCRIPTION\n").append(escape("vfio-tune rewrites a libvirt domain definition so that its PCI passthrough devices are set up right "
                 + "for the host: GPUDirect clique IDs, MSI-X relocation, sPAPR PHBs per IOMMU group and Intel IGD placement. "
                 + "A domain opts in with a vt:tune element (namespace urn:vfio-tune:1) in its metadata; a domain without it is never changed.")).append('\n');
@@ -101,7 +101,7 @@ public final class Documentation {
         page.append(".SH COMMANDS\n");
         for (CommandLine command : commands()) {
             page.append(".TP\n.B ").append(escape(command.getCommandName())).append('\n')
-                    .append(escape(description(command.getCommandSpec()))).append(" See\n.BR vfio-tune-").append(escape(command.getCommandName())).append(" (1).\n");
+                    .append(escape(description(command.getCommandSpec()))).append(" See\n.BR ").append(escape("vfio-tune-" + command.getCommandName())).append(" (1).\n");
         }
         options(page, root.getCommandSpec());
         page.append(".SH FILES\n");
@@ -114,7 +114,7 @@ public final class Documentation {
         page.append(".SH SEE ALSO\n");
         List<String> references = new ArrayList<>();
         for (CommandLine command : commands()) {
-            references.add(".BR vfio-tune-" + escape(command.getCommandName()) + " (1)");
+            references.add(".BR " + escape("vfio-tune-" + command.getCommandName()) + " (1)");
         }
         references.add(".BR virsh (1)");
         page.append(String.join(",\n", references)).append('\n');
@@ -127,7 +127,7 @@ public final class Documentation {
         StringBuilder page = new StringBuilder();
         header(page, name);
         page.append(".SH NAME\n").append(escape(name)).append(" \\- ").append(escape(lowerFirst(stripPeriod(firstSentence(description(spec)))))).append('\n');
-        page.append(".SH SYNOPSIS\n.B vfio-tune ").append(escape(command.getCommandName())).append('\n');
+        page.append(".SH SYNOPSIS\n.B ").append(escape("vfio-tune " + command.getCommandName())).append('\n');
         for (OptionSpec option : visibleOptions(spec)) {
             page.append(".RB [ ").append(escape(option.longestName()));
             if (option.typeInfo().isBoolean() && option.arity().max() == 0) {
@@ -160,8 +160,8 @@ public final class Documentation {
 
     private void header(StringBuilder page, String name) {
         String day = DateTimeFormatter.ISO_LOCAL_DATE.format(date.atOffset(ZoneOffset.UTC));
-        page.append(".TH ").append(escape(name.toUpperCase(Locale.ROOT))).append(" 1 \"").append(day).append("\" \"vfio-tune ")
-                .append(escape(version)).append("\" \"vfio-tune manual\"\n");
+        page.append(".TH ").append(escape(name.toUpperCase(Locale.ROOT))).append(" 1 \"").append(day).append("\" \"").append(escape("vfio-tune " + version))
+                .append("\" \"").append(escape("vfio-tune manual")).append("\"\n");
     }
 
     private static void options(StringBuilder page, CommandSpec spec) {
