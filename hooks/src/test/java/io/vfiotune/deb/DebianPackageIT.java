@@ -156,34 +156,44 @@ class DebianPackageIT {
     private static void jvmUpdateRebuildsTheArchive(ChrootStack stack) throws IOException {
         Path applied = stack.stage("applied.xml", Files.readAllBytes(ROOT.resolve("src/golden/clique-t4-pair-switch/expected.xml")));
         String hookInput = stack.inside(applied);
-        double fresh = medianMillis(stack, hookInput);
+        Timing fresh = time(stack, hookInput);
 
         // What a JRE update does to the hook's archive: a base archive of another build (the JVM regenerates its own).
-        ok(stack.run(List.of("java", "-Xshare:dump"), 300));
+        // With G1, as the JDK's build dumps it: only G1 archives heap objects (the module graph), and on a small
+        // machine the JVM would otherwise pick the serial GC and write a slower base archive than the one it replaces.
+        ok(stack.run(List.of("java", "-XX:+UseG1GC", "-Xshare:dump"), 300));
         Libvirt.Result first = stack.run(List.of("sh", "-c", HOOK + " " + DOMAIN + " prepare begin - < " + hookInput), 120);
         assertEquals(0, first.status(), first.stderr());
         assertTrue(first.stderr().contains("vfio-tune: warning [CLASS-ARCHIVE-UNUSED] /var/cache/vfio-tune/hook-"), first.stderr());
         Libvirt.Result second = stack.run(List.of("sh", "-c", HOOK + " " + DOMAIN + " prepare begin - < " + hookInput), 120);
         assertFalse(second.stderr().contains("CLASS-ARCHIVE-UNUSED"), "said once: " + second.stderr());
-        double stale = medianMillis(stack, hookInput);
+        Timing stale = time(stack, hookInput);
 
         long triggerStarted = System.nanoTime();
         Libvirt.Result triggered = ok(stack.run(List.of("sh", "-c", "dpkg-trigger --no-await /usr/lib/jvm && dpkg --triggers-only --pending"), 300));
         double triggerSeconds = (System.nanoTime() - triggerStarted) / 1e9;
         assertTrue(triggered.stdout().contains("vfio-tune: remade class archive (the JVM no longer used the old one) /var/cache/vfio-tune/hook-"),
                 triggered.stdout() + triggered.stderr());
-        double rebuilt = medianMillis(stack, hookInput);
+        Timing rebuilt = time(stack, hookInput);
         Libvirt.Result quiet = stack.run(List.of("sh", "-c", HOOK + " " + DOMAIN + " prepare begin - < " + hookInput), 120);
         assertFalse(quiet.stderr().contains("CLASS-ARCHIVE-UNUSED"), quiet.stderr());
 
-        System.out.printf("hook, annotated prepare (4 hostdevs), median of %d runs: %.0f ms after install, %.0f ms with the voided archive, "
-                + "%.0f ms after the trigger rebuilt it (trigger took %.1f s)%n", RUNS, fresh, stale, rebuilt, triggerSeconds);
-        assertTrue(rebuilt <= Math.max(fresh * 1.3, fresh + 50), "back to its time: " + rebuilt + " ms against " + fresh + " ms after install");
-        assertTrue(stale >= rebuilt * 1.3, "without its archive the hook is slower: " + stale + " ms against " + rebuilt + " ms");
+        System.out.printf("hook, annotated prepare (4 hostdevs), fastest/median of %d runs, ms: %s after install, %s with the voided archive, "
+                + "%s after the trigger rebuilt it (trigger took %.1f s)%n", RUNS, fresh, stale, rebuilt, triggerSeconds);
+        // Judged on the fastest run: on a shared 2-core machine other work slows single runs, never speeds them up.
+        assertTrue(rebuilt.fastest() <= Math.max(fresh.fastest() * 1.25, fresh.fastest() + 40), "back to its time: " + rebuilt + " against " + fresh + " after install");
+        assertTrue(stale.fastest() >= rebuilt.fastest() * 1.3, "without its archive the hook is slower: " + stale + " against " + rebuilt);
     }
 
-    /** The median wall time of the installed hook, as libvirt runs it, on an applied domain (the gate passes after the whole plan). */
-    private static double medianMillis(ChrootStack stack, String input) {
+    private record Timing(double fastest, double median) {
+        @Override
+        public String toString() {
+            return String.format(java.util.Locale.ROOT, "%.0f/%.0f", fastest, median);
+        }
+    }
+
+    /** Wall times of the installed hook, as libvirt runs it, on an applied domain (the gate passes after the whole plan). */
+    private static Timing time(ChrootStack stack, String input) {
         Libvirt.Result times = ok(stack.run(List.of("sh", "-c", """
                 "$0" vt-warm prepare begin - < "$1" >/dev/null 2>&1
                 i=0
@@ -197,7 +207,7 @@ class DebianPackageIT {
                 """, HOOK, input, Integer.toString(RUNS)), 600));
         List<Long> micros = times.stdout().lines().map(Long::parseLong).sorted().toList();
         assertEquals(RUNS, micros.size(), times.stdout());
-        return micros.get(RUNS / 2) / 1000.0;
+        return new Timing(micros.get(0) / 1000.0, micros.get(RUNS / 2) / 1000.0);
     }
 
     /** Every path of the stack's root, with its type, outside the directories that are not the package's business. */
