@@ -32,6 +32,9 @@ final class HookClassArchive {
             // Guice otherwise generates bytecode for every constructor (which no archive can hold) and records a
             // stack trace per binding; for a process that plans one domain, reflection is faster (measured: -26 ms).
             "-Dguice_bytecode_gen_option=DISABLED", "-Dguice_include_stack_traces=OFF",
+            // JNA unpacks its native part for each process; by default into ~/.cache/JNA, which would stay behind
+            // in root's home after the package is purged. /tmp is cleaned by the system, and JNA removes its copy.
+            "-Djna.tmpdir=/tmp",
             // JVM warnings (a refused archive, say) go to stderr: the restore filter's stdout is the domain XML.
             "-Xlog:disable", "-Xlog:all=warning:stderr");
 
@@ -55,8 +58,19 @@ final class HookClassArchive {
         } catch (IOException e) {
             return new Result(Optional.empty(), "no class archive: cannot read the class path (" + e.getMessage() + ")");
         }
+        boolean stale = false;
         if (Files.isRegularFile(archive)) {
-            return new Result(Optional.of(archive), "class archive " + archive);
+            stale = true;
+            if (usable(archive)) {
+                return new Result(Optional.of(archive), "class archive " + archive);
+            }
+            // Same JVM path and jars, but the JVM on disk changed under it (a JRE update in place, or a
+            // regenerated base archive): the JVM would now drop this archive silently, so make it again.
+        }
+        try {
+            Files.deleteIfExists(ClassArchiveCheck.marker(archive)); // a new archive earns a new notice if it goes stale
+        } catch (IOException e) {
+            return new Result(Optional.empty(), "no class archive: " + e.getMessage());
         }
         Path demo = home.resolve("src/demo");
         Path training = null;
@@ -87,7 +101,7 @@ final class HookClassArchive {
             Path temporary = Files.createTempFile(cacheDirectory, ".hook", ".jsa.tmp");
             Files.move(dumped, temporary, StandardCopyOption.REPLACE_EXISTING);
             Files.move(temporary, archive, StandardCopyOption.ATOMIC_MOVE, StandardCopyOption.REPLACE_EXISTING);
-            return new Result(Optional.of(archive), "made class archive " + archive);
+            return new Result(Optional.of(archive), (stale ? "remade class archive (the JVM no longer used the old one) " : "made class archive ") + archive);
         } catch (IOException e) {
             return new Result(Optional.empty(), "no class archive: " + e.getMessage());
         } catch (InterruptedException e) {
@@ -101,6 +115,29 @@ final class HookClassArchive {
                     // A leftover temporary directory is not worth failing the install for.
                 }
             }
+        }
+    }
+
+    /**
+     * Whether this JVM still maps the archive: with -Xshare:on a JVM that cannot use
+     * it refuses to start, where the hook's -Xshare:auto would carry on without it.
+     */
+    private boolean usable(Path archive) {
+        List<String> command = new ArrayList<>(List.of(java, "-Xshare:on", "-XX:SharedArchiveFile=" + archive));
+        command.addAll(JVM_FLAGS);
+        command.addAll(List.of("-cp", classPath, "-version"));
+        try {
+            Process process = new ProcessBuilder(command).redirectErrorStream(true).redirectOutput(ProcessBuilder.Redirect.DISCARD).start();
+            if (!process.waitFor(60, TimeUnit.SECONDS)) {
+                process.destroyForcibly();
+                return false;
+            }
+            return process.exitValue() == 0;
+        } catch (IOException e) {
+            return false;
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            return false;
         }
     }
 

@@ -112,7 +112,9 @@ final class InstallHookCommand implements Callable<Integer> {
         String java = java();
         String classPath = classPath();
         String configLine = config == null ? "" : "export VFIO_TUNE_CONFIG='" + config.toAbsolutePath().normalize() + "'\n";
-        String flags = String.join(" ", HookClassArchive.JVM_FLAGS) + archive.map(path -> " -XX:SharedArchiveFile='" + path + "'").orElse("");
+        // The archive is named twice: for the JVM, and for the hook itself, which says once when the JVM dropped it.
+        String flags = String.join(" ", HookClassArchive.JVM_FLAGS)
+                + archive.map(path -> " -XX:SharedArchiveFile='" + path + "' -D" + ClassArchiveCheck.PROPERTY + "='" + path + "'").orElse("");
         return """
                 #!/bin/sh
                 # vfio-tune libvirt hook, installed by 'vfio-tune install-hook'. Do not edit; reinstall instead.
@@ -154,7 +156,8 @@ final class InstallHookCommand implements Callable<Integer> {
         }
         for (long pid : daemons) {
             try {
-                Process kill = new ProcessBuilder("kill", "-HUP", Long.toString(pid)).redirectErrorStream(true).start();
+                // The shell's own kill: a minimal system (a container, a fresh debootstrap) may have no kill(1) binary (procps).
+                Process kill = new ProcessBuilder("/bin/sh", "-c", "kill -HUP \"$1\"", "sh", Long.toString(pid)).redirectErrorStream(true).start();
                 kill.waitFor(10, TimeUnit.SECONDS);
             } catch (IOException e) {
                 return "could not signal libvirt (" + e.getMessage() + "); restart libvirtd or virtqemud";
@@ -166,10 +169,16 @@ final class InstallHookCommand implements Callable<Integer> {
         return "sent SIGHUP to libvirt (pid " + daemons + ")";
     }
 
+    /**
+     * Same root directory (by identity) and same mount namespace. The root is compared as
+     * a file, not by the link's text: inside a chroot, the link of a process outside it
+     * reads "/" as well, so a package installed into a chroot (postinst runs install-hook
+     * there) would otherwise signal the libvirtd of the system around it.
+     */
     private static boolean sharesOurRoot(long pid) {
         try {
             Path proc = Path.of("/proc", Long.toString(pid));
-            return Files.readSymbolicLink(proc.resolve("root")).equals(Path.of("/"))
+            return Files.isSameFile(proc.resolve("root"), Path.of("/proc/self/root"))
                     && Files.readSymbolicLink(proc.resolve("ns/mnt")).equals(Files.readSymbolicLink(Path.of("/proc/self/ns/mnt")));
         } catch (IOException | UnsupportedOperationException e) {
             // Unreadable: not ours to signal.

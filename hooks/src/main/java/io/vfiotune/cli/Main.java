@@ -37,7 +37,12 @@ public final class Main implements Runnable {
     public static void main(String[] args) {
         PrintStream out = new PrintStream(new FileOutputStream(FileDescriptor.out), false, StandardCharsets.UTF_8);
         OutputStream stderr = new FileOutputStream(FileDescriptor.err);
-        PrintStream err = syslogRequested(System.getenv()) ? SyslogTee.wrap(stderr, SystemLog.open()) : new PrintStream(stderr, true, StandardCharsets.UTF_8);
+        boolean teed = syslogRequested(System.getenv());
+        PrintStream err = teed ? SyslogTee.wrap(stderr, SystemLog.open()) : new PrintStream(stderr, true, StandardCharsets.UTF_8);
+        if (args.length > 0 && args[0].equals("hook")) {
+            // The installed hook names its class archive; a JVM that silently dropped it is said once.
+            ClassArchiveCheck.reportIfUnused(err, !teed);
+        }
         int status = run(args, new Console(System.in, out, err, System.getenv()));
         out.flush();
         System.exit(status);
@@ -120,8 +125,7 @@ public final class Main implements Runnable {
     static final class VersionProvider implements CommandLine.IVersionProvider {
         @Override
         public String[] getVersion() {
-            String version = Main.class.getPackage().getImplementationVersion();
-            return new String[] {"vfio-tune " + (version == null ? "0.1.0-SNAPSHOT" : version)};
+            return new String[] {"vfio-tune " + PackageVersion.current()};
         }
     }
 }

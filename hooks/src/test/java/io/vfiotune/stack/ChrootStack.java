@@ -16,23 +16,47 @@ import java.util.concurrent.TimeUnit;
  * {@code second-stack serve} runs a libvirtd of this test run's own in a private
  * mount namespace; commands enter that namespace and the root. The server stops
  * when this JVM exits, because its stdin (our pipe) closes, even on a kill.
+ * <p>
+ * {@link #startOverlay} serves a copy-on-write view of the root instead
+ * ({@code second-stack serve-overlay DIR}), for tests that change the system
+ * itself (install a package): the view exists only in the server's namespace,
+ * so files are exchanged through {@code DIR/share}, which the stack sees as
+ * {@value #SHARE_INSIDE}.
  */
-final class ChrootStack extends Stack {
+public final class ChrootStack extends Stack {
+    static final String SHARE_INSIDE = "/mnt/vfio-tune";
+
     private final Process server;
     private final long namespacePid;
     private final Path root;
+    /** The host directory the stack sees, and where it sees it. */
+    private final Path hostShare;
+    private final String shareInside;
     private final Path staging;
 
-    private ChrootStack(Process server, long namespacePid, Path root) {
+    private ChrootStack(Process server, long namespacePid, Path root, Path hostShare, String shareInside) {
         this.server = server;
         this.namespacePid = namespacePid;
         this.root = root;
-        this.staging = root.resolve("var/tmp/vfio-tune-tests/" + ProcessHandle.current().pid());
+        this.hostShare = hostShare;
+        this.shareInside = shareInside;
+        this.staging = hostShare.resolve(shareInside.equals("/") ? "var/tmp/vfio-tune-tests/" + ProcessHandle.current().pid() : "staging");
     }
 
     static ChrootStack start(Path script) {
+        return start(script, List.of("serve"), null);
+    }
+
+    /** The Debian 13 stack on a throwaway overlay in {@code directory}; {@link #close()} stops it. */
+    public static ChrootStack startOverlay(Path script, Path directory) {
+        return start(script, List.of("serve-overlay", directory.toString()), directory.resolve("share"));
+    }
+
+    private static ChrootStack start(Path script, List<String> arguments, Path share) {
         try {
-            Process server = new ProcessBuilder(script.toString(), "serve").redirectError(ProcessBuilder.Redirect.INHERIT).start();
+            List<String> command = new java.util.ArrayList<>(List.of(script.toString()));
+            command.addAll(arguments);
+            Process server = new ProcessBuilder(command).redirectError(ProcessBuilder.Redirect.INHERIT).start();
             BufferedReader output = new BufferedReader(new InputStreamReader(server.getInputStream(), StandardCharsets.UTF_8));
             String line = output.readLine();
             if (line == null || !line.startsWith("ready ")) {
@@ -41,7 +65,9 @@ final class ChrootStack extends Stack {
                         + "). Build it with '" + script + " ensure', as the README's test command does.");
             }
             String[] words = line.split(" ");
-            ChrootStack stack = new ChrootStack(server, Long.parseLong(words[1]), Path.of(words[2]));
+            Path root = Path.of(words[2]);
+            ChrootStack stack = share == null ? new ChrootStack(server, Long.parseLong(words[1]), root, root, "/")
+                    : new ChrootStack(server, Long.parseLong(words[1]), root, share.toAbsolutePath().normalize(), SHARE_INSIDE);
             Runtime.getRuntime().addShutdownHook(new Thread(stack::stop, "second-stack-stop"));
             return stack;
         } catch (IOException e) {
@@ -49,7 +75,16 @@ final class ChrootStack extends Stack {
         }
     }
 
-    private void stop() {
+    /** Stops the stack's daemons now (they stop with this JVM anyway). */
+    @Override
+    public void close() {
+        stop();
+    }
+
+    private synchronized void stop() {
+        if (!server.isAlive()) {
+            return;
+        }
         try {
             server.getOutputStream().close();
             if (!server.waitFor(60, TimeUnit.SECONDS)) {
@@ -73,6 +108,16 @@ final class ChrootStack extends Stack {
         return Libvirt.run(concat(List.of("nsenter", "--target", Long.toString(namespacePid), "--mount", "--", "chroot", root.toString()), command), timeoutSeconds);
     }
 
+    /** Runs a command in the stack's mount namespace but outside its root (with the host's binaries). */
+    public Libvirt.Result runBesideRoot(List<String> command, int timeoutSeconds) {
+        return Libvirt.run(concat(List.of("nsenter", "--target", Long.toString(namespacePid), "--mount", "--"), command), timeoutSeconds);
+    }
+
+    /** The process that holds the stack's mount namespace. */
+    public long namespacePid() {
+        return namespacePid;
+    }
+
     @Override
     protected Path stagingDirectory() {
         return staging;
@@ -81,14 +126,21 @@ final class ChrootStack extends Stack {
     @Override
     public String inside(Path hostPath) {
         Path absolute = hostPath.toAbsolutePath().normalize();
-        if (!absolute.startsWith(root)) {
-            throw new IllegalArgumentException(hostPath + " is not inside the stack's root " + root);
+        if (!absolute.startsWith(hostShare)) {
+            throw new IllegalArgumentException(hostPath + " is not where the stack sees it (" + hostShare + ")");
         }
-        return "/" + root.relativize(absolute);
+        String relative = hostShare.relativize(absolute).toString();
+        return shareInside.equals("/") ? "/" + relative : relative.isEmpty() ? shareInside : shareInside + "/" + relative;
     }
 
     @Override
     public Path outside(String stackPath) {
-        return root.resolve(stackPath.replaceFirst("^/+", ""));
+        if (shareInside.equals("/")) {
+            return root.resolve(stackPath.replaceFirst("^/+", ""));
+        }
+        if (!stackPath.equals(shareInside) && !stackPath.startsWith(shareInside + "/")) {
+            throw new IllegalArgumentException(stackPath + " is in the stack's overlay, which only its namespace sees; use " + shareInside);
+        }
+        return hostShare.resolve(stackPath.substring(shareInside.length()).replaceFirst("^/+", ""));
     }
 }

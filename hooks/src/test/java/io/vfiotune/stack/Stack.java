@@ -22,7 +22,7 @@ import java.util.stream.Stream;
  * read are staged where that stack sees them ({@link #stage}), because the
  * second stack runs in a root of its own.
  */
-public abstract class Stack {
+public abstract class Stack implements AutoCloseable {
     private final Map<String, VfioPciHelp> helpByEmulator = new ConcurrentHashMap<>();
     private final java.util.Map<String, Boolean> objectTypes = new java.util.concurrent.ConcurrentHashMap<>();
     private final java.util.Map<String, String> machineHelp = new java.util.concurrent.ConcurrentHashMap<>();
@@ -37,6 +37,11 @@ public abstract class Stack {
     @Override
     public final String toString() {
         return distribution() + " (libvirt " + libvirtVersion() + " + QEMU " + qemuVersion() + ")";
+    }
+
+    /** Stops what this stack started, where a test owns the stack; the shared stacks stop with the JVM. */
+    @Override
+    public void close() {
     }
 
     /** Which Debian release the stack is, for messages. */

@@ -75,6 +75,11 @@ public final class HostSettings {
 
     private final Map<String, String> values;
 
+    /** Every key a config file may hold, sorted; the packaged conffile explains each one (a test holds it to that). */
+    public static java.util.List<String> knownKeys() {
+        return KNOWN_KEYS.stream().sorted().toList();
+    }
+
     private HostSettings(Map<String, String> values) {
         this.values = Collections.unmodifiableMap(new TreeMap<>(values));
     }
