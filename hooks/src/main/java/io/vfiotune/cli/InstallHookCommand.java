@@ -50,33 +50,88 @@ final class InstallHookCommand implements Callable<Integer> {
     @Option(names = "--no-class-archive", description = "Do not make the AppCDS archive that speeds up the hook's JVM.")
     boolean noClassArchive;
 
+    static final Path VDSM_HOOKS_DIRECTORY = Path.of("/usr/libexec/vdsm/hooks/before_vm_start");
+    static final String VDSM_HOOK_NAME = "50_vfio_tune";
+    static final String KUBEVIRT_HOOK_NAME = "onDefineDomain";
+
+    @Option(names = "--vdsm", description = "Install (or remove) oVirt VDSM's before_vm_start hook instead, as " + VDSM_HOOK_NAME + " in --vdsm-hooks-dir.")
+    boolean vdsm;
+
+    @Option(names = "--vdsm-hooks-dir", paramLabel = "DIR", description = "VDSM's before_vm_start directory (default /usr/libexec/vdsm/hooks/before_vm_start).")
+    Path vdsmHooksDirectory = VDSM_HOOKS_DIRECTORY;
+
+    @Option(names = "--kubevirt-shim", paramLabel = "DIR", description = "Write (or remove) KubeVirt's sidecar hook instead, as DIR/" + KUBEVIRT_HOOK_NAME
+            + " (a directory on the sidecar image's PATH, e.g. /usr/bin).")
+    Path kubevirtShimDirectory;
+
+    /** Where a hook goes and what it is: libvirt's (the default), VDSM's or KubeVirt's sidecar's. */
+    private enum Target {
+        LIBVIRT, VDSM, KUBEVIRT
+    }
+
     @Override
     public Integer call() {
-        Path hook = hooksDirectory.resolve(HOOK_NAME);
+        if (vdsm && kubevirtShimDirectory != null) {
+            throw new VfioTuneException(ExitStatus.USAGE_OR_INTERNAL, Finding.error("USAGE", "install-hook", "--vdsm and --kubevirt-shim install different hooks; give one"));
+        }
+        Target target = vdsm ? Target.VDSM : kubevirtShimDirectory != null ? Target.KUBEVIRT : Target.LIBVIRT;
+        Path directory = switch (target) {
+            case LIBVIRT -> hooksDirectory;
+            case VDSM -> vdsmHooksDirectory;
+            case KUBEVIRT -> kubevirtShimDirectory;
+        };
+        Path hook = directory.resolve(switch (target) {
+            case LIBVIRT -> HOOK_NAME;
+            case VDSM -> VDSM_HOOK_NAME;
+            case KUBEVIRT -> KUBEVIRT_HOOK_NAME;
+        });
         try {
             String state;
             if (uninstall) {
                 state = Files.deleteIfExists(hook) ? "removed " + hook : "not installed: " + hook;
             } else {
-                String launcher = launcher(classArchive());
+                Optional<Path> archive = classArchive();
+                String launcher = switch (target) {
+                    case LIBVIRT -> launcher(archive);
+                    case VDSM -> adapterLauncher(archive, "oVirt VDSM before_vm_start hook", "vdsm-before-vm-start");
+                    case KUBEVIRT -> adapterLauncher(archive, "KubeVirt sidecar hook (run by sidecar-shim)", "kubevirt-on-define-domain \"$@\"");
+                };
                 if (Files.isRegularFile(hook) && Files.readString(hook, StandardCharsets.UTF_8).equals(launcher)) {
                     state = "already installed: " + hook;
                 } else {
-                    Files.createDirectories(hooksDirectory);
-                    // Written beside the target and renamed, so libvirt never runs a half-written hook.
-                    Path temporary = Files.createTempFile(hooksDirectory, ".vfio-tune", ".tmp");
+                    Files.createDirectories(directory);
+                    // Written beside the target and renamed, so no stack ever runs a half-written hook.
+                    Path temporary = Files.createTempFile(directory, ".vfio-tune", ".tmp");
                     Files.writeString(temporary, launcher, StandardCharsets.UTF_8);
                     Files.setPosixFilePermissions(temporary, PosixFilePermissions.fromString("rwxr-xr-x"));
                     Files.move(temporary, hook, StandardCopyOption.ATOMIC_MOVE, StandardCopyOption.REPLACE_EXISTING);
                     state = "installed " + hook;
                 }
             }
-            main.console.out().println("vfio-tune: " + state + "; " + reloadLibvirt());
+            main.console.out().println("vfio-tune: " + state + (target == Target.LIBVIRT ? "; " + reloadLibvirt() : ""));
             main.console.out().flush();
             return ExitStatus.OK.code();
         } catch (IOException e) {
             throw new VfioTuneException(ExitStatus.USAGE_OR_INTERNAL, Finding.error("INSTALL-FAILED", hook.toString(), e.getMessage() + " (run as root)"));
         }
+    }
+
+    /** A stack adapter's launcher: every call needs the JVM, so it only bakes in this installation's JVM, flags and class path. */
+    private String adapterLauncher(Optional<Path> archive, String what, String command) {
+        String configLine = config == null ? "" : "export VFIO_TUNE_CONFIG='" + config.toAbsolutePath().normalize() + "'\n";
+        return """
+                #!/bin/sh
+                # vfio-tune %s, installed by 'vfio-tune install-hook'. Do not edit; reinstall instead.
+                %sexec "%s" %s \\
+                    -Dvfio-tune.home='%s' -cp '%s' \\
+                    io.vfiotune.cli.Main %s
+                """.formatted(what, configLine, java(), jvmFlags(archive), home(), classPath(), command);
+    }
+
+    private static String jvmFlags(Optional<Path> archive) {
+        // The archive is named twice: for the JVM, and for the hook itself, which says once when the JVM dropped it.
+        return String.join(" ", HookClassArchive.JVM_FLAGS)
+                + archive.map(path -> " -XX:SharedArchiveFile='" + path + "' -D" + ClassArchiveCheck.PROPERTY + "='" + path + "'").orElse("");
     }
 
     private static Path home() {
@@ -112,24 +167,26 @@ final class InstallHookCommand implements Callable<Integer> {
         String java = java();
         String classPath = classPath();
         String configLine = config == null ? "" : "export VFIO_TUNE_CONFIG='" + config.toAbsolutePath().normalize() + "'\n";
-        // The archive is named twice: for the JVM, and for the hook itself, which says once when the JVM dropped it.
-        String flags = String.join(" ", HookClassArchive.JVM_FLAGS)
-                + archive.map(path -> " -XX:SharedArchiveFile='" + path + "' -D" + ClassArchiveCheck.PROPERTY + "='" + path + "'").orElse("");
+        String flags = jvmFlags(archive);
         return """
                 #!/bin/sh
                 # vfio-tune libvirt hook, installed by 'vfio-tune install-hook'. Do not edit; reinstall instead.
                 # Only prepare, migrate and restore at "begin" can need work, and only for a domain that uses
-                # the vfio-tune namespace; everything else exits here without starting a JVM.
+                # the vfio-tune namespace or when a host policy may annotate it; everything else exits here
+                # without starting a JVM.
                 case "$2/$3" in
                     prepare/begin|migrate/begin|restore/begin) ;;
                     *) exit 0 ;;
                 esac
-                xml=$(mktemp "${TMPDIR:-/tmp}/vfio-tune-hook.XXXXXX") || exit 1
+                %sxml=$(mktemp "${TMPDIR:-/tmp}/vfio-tune-hook.XXXXXX") || exit 1
                 trap 'rm -f "$xml"' EXIT
                 trap 'exit 1' INT TERM
                 cat > "$xml"
-                grep -q 'urn:vfio-tune:1' "$xml" || exit 0
-                %s"%s" %s \\
+                config=${VFIO_TUNE_CONFIG:-/etc/vfio-tune/vfio-tune.properties}
+                if [ ! -f /etc/vfio-tune/policy.xml ] && ! { [ -f "$config" ] && grep -q '^[[:space:]]*policy-file[[:space:]]*[=:]' "$config"; }; then
+                    grep -q 'urn:vfio-tune:1' "$xml" || exit 0
+                fi
+                "%s" %s \\
                     -Dvfio-tune.home='%s' -cp '%s' \\
                     io.vfiotune.cli.Main hook "$@" < "$xml"
                 """.formatted(configLine, java, flags, home, classPath);

@@ -64,6 +64,26 @@ class PolicyGateTest {
         assertTrue(!gate.stderr().contains("Exception"), "no stack trace, no wrapper: " + gate.stderr());
     }
 
+    /** The launcher install-hook writes, run as libvirt runs it: with a policy in its config it must not answer unannotated domains in the shell. */
+    @Test
+    void theInstalledLauncherAsksThePlanWhenAPolicyIsInEffect() throws Exception {
+        Path config = config(Files.readString(ROOT.resolve(CASE).resolve("policy.xml")));
+        Path hooks = work.resolve("qemu.d");
+        CliRun.Result installed = CliRun.run(new byte[0], "install-hook", "--hooks-dir", hooks.toString(), "--config", config.toString(), "--no-class-archive");
+        assertEquals(0, installed.status(), installed.stderr());
+        Path hook = hooks.resolve("50-vfio-tune");
+        ProcessBuilder builder = new ProcessBuilder(hook.toString(), "policy-rule-selects-domain", "prepare", "begin", "-")
+                .redirectInput(ROOT.resolve(CASE).resolve("input.xml").toFile()).redirectError(work.resolve("hook.err").toFile())
+                .redirectOutput(work.resolve("hook.out").toFile());
+        // libvirt clears a hook's environment; the config is baked into the launcher
+        builder.environment().clear();
+        Process process = builder.start();
+        assertTrue(process.waitFor(120, java.util.concurrent.TimeUnit.SECONDS));
+        String stderr = Files.readString(work.resolve("hook.err"));
+        assertEquals(0, process.exitValue(), stderr);
+        assertTrue(stderr.contains("warning [HOOK-MISMATCH] domain policy-rule-selects-domain") && stderr.contains("rule 't4-cliques'"), stderr);
+    }
+
     private Path config(String policy) throws IOException {
         Path sysfs = HostFixture.load(ROOT.resolve("src/hosts/x86-plx-t4-pair")).materialize(Files.createDirectories(work.resolve("sysfs")));
         Path policyFile = Files.writeString(work.resolve("policy.xml"), policy);
