@@ -63,9 +63,15 @@ final class HookCommand implements Callable<Integer> {
             return ExitStatus.REFUSED.code();
         }
         String output = new String(result.output().orElseThrow(), StandardCharsets.UTF_8);
-        boolean fits = !result.annotated() || !result.changed() || XmlEquivalence.equivalent(text, output);
+        boolean fits = !result.annotated() || !result.changed() || XmlEquivalence.equivalent(text, output)
+                // a policy's annotation alone (a domain whose plan changes nothing QEMU gets) is no mismatch
+                || (policySelected(result) && XmlEquivalence.equivalentIgnoringPolicyTunes(text, output));
         printWarnings(result);
         return gate ? gate(result, fits) : filter(result, fits, output);
+    }
+
+    private static boolean policySelected(PlanResult result) {
+        return result.findings().stream().anyMatch(finding -> finding.code().equals("POLICY-RULE") || finding.code().equals("POLICY-NONE"));
     }
 
     /** Whether a host policy may annotate a domain that has no annotation of its own (as the launcher's shell decides it too). */
@@ -95,9 +101,14 @@ final class HookCommand implements Callable<Integer> {
             return ExitStatus.OK.code(); // empty output: libvirt keeps the XML as it is
         }
         if (result.edits().stream().anyMatch(DomainEdit::guestVisible)) {
-            main.console.err().println(Finding.error("HOOK-GUEST-VISIBLE", "domain " + name, "arriving on this host needs guest-visible changes ("
-                    + describe(result) + "), which libvirt's ABI check forbids on " + operation + "; run 'vfio-tune apply " + name
-                    + "' on this host and start the domain fresh").format());
+            String message = "arriving on this host needs guest-visible changes (" + describe(result) + "), which libvirt's ABI check forbids on " + operation
+                    + "; run 'vfio-tune apply " + name + "' on this host and start the domain fresh";
+            if (result.onMismatch() == TuneAnnotations.OnMismatch.WARN) {
+                // on-mismatch="warn": the guest arrives as it was saved, without the changes, and the operator is told
+                main.console.err().println(Finding.warning("HOOK-GUEST-VISIBLE", "domain " + name, message + " (arriving unchanged: on-mismatch=\"warn\")").format());
+                return ExitStatus.OK.code();
+            }
+            main.console.err().println(Finding.error("HOOK-GUEST-VISIBLE", "domain " + name, message).format());
             return ExitStatus.REFUSED.code();
         }
         // One write of the whole document, only now that the whole plan has succeeded.

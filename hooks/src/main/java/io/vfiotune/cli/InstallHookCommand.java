@@ -118,20 +118,25 @@ final class InstallHookCommand implements Callable<Integer> {
 
     /** A stack adapter's launcher: every call needs the JVM, so it only bakes in this installation's JVM, flags and class path. */
     private String adapterLauncher(Optional<Path> archive, String what, String command) {
-        String configLine = config == null ? "" : "export VFIO_TUNE_CONFIG='" + config.toAbsolutePath().normalize() + "'\n";
+        String configLine = config == null ? "" : "export VFIO_TUNE_CONFIG=" + shellQuote(config.toAbsolutePath().normalize().toString()) + "\n";
         return """
                 #!/bin/sh
                 # vfio-tune %s, installed by 'vfio-tune install-hook'. Do not edit; reinstall instead.
-                %sexec "%s" %s \\
-                    -Dvfio-tune.home='%s' -cp '%s' \\
+                %sexec %s %s \\
+                    %s -cp %s \\
                     io.vfiotune.cli.Main %s
-                """.formatted(what, configLine, java(), jvmFlags(archive), home(), classPath(), command);
+                """.formatted(what, configLine, shellQuote(java()), jvmFlags(archive), shellQuote("-Dvfio-tune.home=" + home()), shellQuote(classPath()), command);
+    }
+
+    /** One shell word for any text: single quotes, each ' inside closed, escaped and reopened. */
+    static String shellQuote(String text) {
+        return "'" + text.replace("'", "'\\''") + "'";
     }
 
     private static String jvmFlags(Optional<Path> archive) {
         // The archive is named twice: for the JVM, and for the hook itself, which says once when the JVM dropped it.
         return String.join(" ", HookClassArchive.JVM_FLAGS)
-                + archive.map(path -> " -XX:SharedArchiveFile='" + path + "' -D" + ClassArchiveCheck.PROPERTY + "='" + path + "'").orElse("");
+                + archive.map(path -> " " + shellQuote("-XX:SharedArchiveFile=" + path) + " " + shellQuote("-D" + ClassArchiveCheck.PROPERTY + "=" + path)).orElse("");
     }
 
     private static Path home() {
@@ -166,7 +171,7 @@ final class InstallHookCommand implements Callable<Integer> {
         Path home = home();
         String java = java();
         String classPath = classPath();
-        String configLine = config == null ? "" : "export VFIO_TUNE_CONFIG='" + config.toAbsolutePath().normalize() + "'\n";
+        String configLine = config == null ? "" : "export VFIO_TUNE_CONFIG=" + shellQuote(config.toAbsolutePath().normalize().toString()) + "\n";
         String flags = jvmFlags(archive);
         return """
                 #!/bin/sh
@@ -183,13 +188,13 @@ final class InstallHookCommand implements Callable<Integer> {
                 trap 'exit 1' INT TERM
                 cat > "$xml"
                 config=${VFIO_TUNE_CONFIG:-/etc/vfio-tune/vfio-tune.properties}
-                if [ ! -f /etc/vfio-tune/policy.xml ] && ! { [ -f "$config" ] && grep -q '^[[:space:]]*policy-file[[:space:]]*[=:]' "$config"; }; then
+                if [ ! -f /etc/vfio-tune/policy.xml ] && ! { [ -f "$config" ] && grep -q '^[[:space:]]*policy-file[=:[:space:]]' "$config"; }; then
                     grep -q 'urn:vfio-tune:1' "$xml" || exit 0
                 fi
-                "%s" %s \\
-                    -Dvfio-tune.home='%s' -cp '%s' \\
+                %s %s \\
+                    %s -cp %s \\
                     io.vfiotune.cli.Main hook "$@" < "$xml"
-                """.formatted(configLine, java, flags, home, classPath);
+                """.formatted(configLine, shellQuote(java), flags, shellQuote("-Dvfio-tune.home=" + home), shellQuote(classPath));
     }
 
     /**

@@ -31,13 +31,23 @@ final class KubevirtHookCommand implements Callable<Integer> {
 
     @Override
     public Integer call() {
-        byte[] input = domain.getBytes(StandardCharsets.UTF_8);
-        SecureXmlReader.checkedText(input, "--domain");
-        Optional<String> tune = KubevirtVmi.tuneAnnotation(vmi);
-        // like the hook, configuration comes from the config file only: the shim passes no options
-        PlanResult result = Planning.plan(main.console, new FactsOptions(), input, tune);
+        PlanResult result;
+        try {
+            byte[] input = domain.getBytes(StandardCharsets.UTF_8);
+            SecureXmlReader.checkedText(input, "--domain");
+            Optional<String> tune = KubevirtVmi.tuneAnnotation(vmi);
+            // like the hook, configuration comes from the config file only: the shim passes no options
+            result = Planning.plan(main.console, new FactsOptions(), input, tune);
+        } catch (io.vfiotune.xml.annotations.AnnotationBinder.AnnotationException e) {
+            copyToShimLog(e.findings());
+            throw e;
+        } catch (io.vfiotune.spi.VfioTuneException e) {
+            // a bad annotation, VMI or policy fails the start like a refusal: the container log must say why too
+            copyToShimLog(java.util.List.of(e.finding()));
+            throw e;
+        }
         Planning.printFindings(main.console, result);
-        copyToShimLog(result);
+        copyToShimLog(result.findings());
         if (result.refused() || result.exitStatus().code() != 0) {
             return result.exitStatus().code();
         }
@@ -53,14 +63,14 @@ final class KubevirtHookCommand implements Callable<Integer> {
      * process, the findings also go to its stderr, which is the sidecar container's log
      * ({@code kubectl logs POD -c hook-sidecar-0}). Anywhere else nothing is copied.
      */
-    private static void copyToShimLog(PlanResult result) {
+    private static void copyToShimLog(java.util.List<io.vfiotune.spi.Finding> findings) {
         java.nio.file.Path comm = java.nio.file.Path.of("/proc/1/comm");
         try {
-            if (!java.nio.file.Files.readString(comm).strip().equals("sidecar-shim") || result.findings().isEmpty()) {
+            if (findings.isEmpty() || !java.nio.file.Files.readString(comm).strip().equals("sidecar-shim")) {
                 return;
             }
             try (java.io.PrintStream log = new java.io.PrintStream(new java.io.FileOutputStream("/proc/1/fd/2", true), true, StandardCharsets.UTF_8)) {
-                result.findings().forEach(finding -> log.println(finding.format()));
+                findings.forEach(finding -> log.println(finding.format()));
             }
         } catch (java.io.IOException | SecurityException e) {
             // not in a sidecar, or its log is not ours to write: the findings are on stderr as always

@@ -66,10 +66,28 @@ final class VdsmHookCommand implements Callable<Integer> {
         return 0;
     }
 
-    /** Writes a sibling, forces it to disk, and renames it over the file: readers see the old file or the new one. */
+    /**
+     * Lets a test stop the hook between the synced sibling and the rename, the one moment a
+     * kill could matter; never set by VDSM.
+     */
+    static final String PAUSE_PROPERTY = "vfio-tune.pause-before-rename-ms";
+
+    /**
+     * Writes a sibling, forces it to disk, and renames it over the file: readers see the old file
+     * or the new one. A SIGTERM (VDSM's timeout) removes the sibling on the way out; only a SIGKILL
+     * between the write and the rename can leave it, in VDSM's own temporary directory.
+     */
     static void replace(Path file, byte[] content) throws IOException {
         Path directory = file.toAbsolutePath().getParent();
         Path temporary = Files.createTempFile(directory, "." + file.getFileName() + ".vfio-tune-", ".tmp");
+        Thread cleanup = new Thread(() -> {
+            try {
+                Files.deleteIfExists(temporary);
+            } catch (IOException e) {
+                // exiting anyway; the sibling is in VDSM's temporary directory
+            }
+        });
+        Runtime.getRuntime().addShutdownHook(cleanup);
         try {
             PosixFileAttributes attributes = Files.readAttributes(file, PosixFileAttributes.class);
             PosixFileAttributeView view = Files.getFileAttributeView(temporary, PosixFileAttributeView.class);
@@ -87,9 +105,26 @@ final class VdsmHookCommand implements Callable<Integer> {
                 }
                 channel.force(true);
             }
+            pauseForTests();
             Files.move(temporary, file, StandardCopyOption.ATOMIC_MOVE, StandardCopyOption.REPLACE_EXISTING);
         } finally {
             Files.deleteIfExists(temporary);
+            try {
+                Runtime.getRuntime().removeShutdownHook(cleanup);
+            } catch (IllegalStateException e) {
+                // already shutting down: the hook runs, harmlessly, on a file that is gone
+            }
+        }
+    }
+
+    private static void pauseForTests() {
+        long pause = Long.getLong(PAUSE_PROPERTY, 0L);
+        if (pause > 0) {
+            try {
+                Thread.sleep(pause);
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+            }
         }
     }
 }

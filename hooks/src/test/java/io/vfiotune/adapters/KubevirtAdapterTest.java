@@ -126,7 +126,7 @@ class KubevirtAdapterTest {
     /**
      * The shipped ConfigMap's script, mounted as onDefineDomain, writes its pinned settings and runs
      * the adapter: its heredoc must survive YAML's block indentation. Its vfio-tune path is this
-     * build's launcher here, and one setting is added: the fixture's sysfs instead of this machine's.
+     * build's launcher here, and the snapshot it reads is the fixture's.
      */
     @Test
     void theShippedConfigMapScriptRuns() throws Exception {
@@ -135,8 +135,9 @@ class KubevirtAdapterTest {
         String script = block.lines().map(line -> line.startsWith("    ") ? line.substring(4) : line).reduce("", (a, b) -> a + b + "\n");
         assertTrue(script.startsWith("#!/bin/sh\n") && script.contains("libvirt-version=") && script.contains("\nEOF_CONFIG\n"), script);
         String sysfs = Files.readString(config).strip();
+        assertTrue(script.contains("\nsysfs-root=/var/lib/vfio-tune/sysfs\n"), "the sidecar reads the node's snapshot: " + script);
         Path onDefineDomain = Files.writeString(work.resolve("onDefineDomain"), script
-                .replace("qemu-version=", sysfs + "\nqemu-version=")
+                .replace("sysfs-root=/var/lib/vfio-tune/sysfs", sysfs)
                 .replace("/usr/bin/vfio-tune", StackProcess.launcher(work).toString()));
         onDefineDomain.toFile().setExecutable(true);
         StackProcess.Result result = StackProcess.run(List.of(onDefineDomain.toString(), "--vmi", vmi, "--domain", domain), Map.of(), work);

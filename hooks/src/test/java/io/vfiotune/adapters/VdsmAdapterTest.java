@@ -19,6 +19,7 @@ import java.nio.file.attribute.PosixFilePermissions;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.Optional;
 import java.util.concurrent.TimeUnit;
 import java.util.stream.Stream;
 
@@ -136,6 +137,43 @@ class VdsmAdapterTest {
         assertEquals(kills, old + updated);
         assertTrue(old > 0, "some kills landed before the rename");
         assertTrue(updated > 0, "some runs got to the rename");
+    }
+
+    /**
+     * The one moment that matters, made long: the hook stops after the synced sibling and before
+     * the rename. A SIGKILL there leaves the old file (and, since nothing runs after SIGKILL, the
+     * sibling, in VDSM's temporary directory); a SIGTERM, VDSM's timeout, leaves the old file and
+     * no sibling.
+     */
+    @Test
+    void aKillBetweenTheWriteAndTheRenameLeavesTheOldFile() throws Exception {
+        for (String signal : List.of("KILL", "TERM")) {
+            Path file = Files.write(Files.createDirectories(work.resolve("pause-" + signal)).resolve("domxml"), domain);
+            Map<String, String> environment = new HashMap<>(Map.of("_hook_domxml", file.toString(), "vfio_tune", TUNE,
+                    "VFIO_TUNE", StackProcess.launcher(work).toString(), "VFIO_TUNE_CONFIG", config.toString(),
+                    "JAVA_TOOL_OPTIONS", "-Dvfio-tune.pause-before-rename-ms=60000"));
+            Process process = StackProcess.start(List.of(script().toString()), environment, Files.createDirectories(work.resolve("pause-" + signal + "-out")));
+            Path sibling = waitForSibling(file);
+            long java = process.descendants().filter(handle -> handle.info().command().orElse("").endsWith("/java")).findFirst()
+                    .map(ProcessHandle::pid).orElse(process.pid());
+            new ProcessBuilder("kill", "-" + signal, Long.toString(java)).start().waitFor();
+            assertTrue(process.waitFor(30, TimeUnit.SECONDS), signal);
+            assertArrayEquals(domain, Files.readAllBytes(file), "SIG" + signal + " before the rename: the old file, whole");
+            assertEquals(signal.equals("KILL"), Files.exists(sibling), "SIG" + signal + ": the sibling " + (signal.equals("KILL") ? "stays" : "is removed"));
+        }
+    }
+
+    private static Path waitForSibling(Path file) throws Exception {
+        for (int i = 0; i < 600; i++) {
+            try (Stream<Path> files = Files.list(file.getParent())) {
+                Optional<Path> sibling = files.filter(path -> path.getFileName().toString().startsWith("." + file.getFileName() + ".vfio-tune-")).findFirst();
+                if (sibling.isPresent() && Files.size(sibling.get()) > 0) {
+                    return sibling.get();
+                }
+            }
+            Thread.sleep(100);
+        }
+        throw new AssertionError("the hook never wrote its sibling of " + file);
     }
 
     private Path domainFile() throws IOException {

@@ -47,7 +47,8 @@ class RepoLauncherHookTest {
     @Test
     void aHostPolicyMakesUnannotatedDomainsReachTheJvm() throws Exception {
         Path noJava = Files.createDirectories(work.resolve("no-jdk/bin"));
-        Path config = Files.writeString(work.resolve("vfio-tune.properties"), "policy-file = " + work.resolve("policy.xml") + "\n");
+        // java.util.Properties also takes "key value": the shell must read that form too
+        Path config = Files.writeString(work.resolve("vfio-tune.properties"), "policy-file " + work.resolve("policy.xml") + "\n");
         assertNotEquals(0, launch(noJava.getParent(), UNANNOTATED, config, "hook", "x", "prepare", "begin", "-"), "a policy-file in the config: the JVM is asked");
         Path without = Files.writeString(work.resolve("plain.properties"), "syslog=no\n");
         assertEquals(0, launch(noJava.getParent(), UNANNOTATED, without, "hook", "x", "prepare", "begin", "-"), "no policy: the shell answers");

@@ -109,10 +109,12 @@ public final class DomainPlanner {
                         + ", on-mismatch=" + rule.get().onMismatch().name().toLowerCase(java.util.Locale.ROOT) + ") gives this domain its annotations"));
             } else if (previous.isPresent()) {
                 // A rule selected it once and none does now: plan with no annotation, which takes back what that rule's plan wrote.
-                installTune(root, previous, "<vt:tune xmlns:vt=\"" + AnnotationNamespace.URI + "\" policy-rule=\"" + previous.get().attribute("policy-rule").orElse("")
-                        + "\"/>", "an empty annotation");
+                // Built as an element, never spliced as text: the old rule's name and on-mismatch are the definition's, not trusted markup.
+                XmlElement empty = XmlElement.create("vt:tune", "xmlns:vt", AnnotationNamespace.URI);
+                empty.setAttribute("on-mismatch", previous.get().attribute("on-mismatch").filter("refuse"::equals).orElse("warn"));
+                installTune(root, previous, empty.toStandaloneXml(), "an empty annotation");
                 dropTuneAfter = true;
-                sourceFindings.add(Finding.info("POLICY-RULE", "domain " + name, "no rule of the host policy selects this domain any more (it had rule '"
+                sourceFindings.add(Finding.info("POLICY-NONE", "domain " + name, "no rule of the host policy selects this domain any more (it had rule '"
                         + previous.get().attribute("policy-rule").orElse("") + "'); the policy's annotation and what it generated are taken out"));
             } else {
                 return unchanged(input, false, name);

@@ -37,6 +37,40 @@ public final class XmlEquivalence {
         return Objects.equals(canonical(parse(a).getDocumentElement()), canonical(parse(b).getDocumentElement()));
     }
 
+    /**
+     * Like {@link #equivalent}, but a {@code <vt:tune>} the host policy wrote ({@code policy-rule})
+     * counts for nothing, and neither does a {@code <metadata>} left empty without it: the policy's
+     * annotation and its record change nothing QEMU is started with. The gate asks this of a
+     * domain the policy selects, which a stack may have defined without ever letting it be rewritten.
+     */
+    public static boolean equivalentIgnoringPolicyTunes(String a, String b) {
+        return Objects.equals(canonical(withoutPolicyTunes(parse(a))), canonical(withoutPolicyTunes(parse(b))));
+    }
+
+    private static Element withoutPolicyTunes(Document document) {
+        Element root = document.getDocumentElement();
+        for (org.w3c.dom.Node child = root.getFirstChild(); child != null; child = child.getNextSibling()) {
+            if (child instanceof Element metadata && metadata.getNamespaceURI() == null && metadata.getLocalName().equals("metadata")) {
+                org.w3c.dom.NodeList tunes = metadata.getElementsByTagNameNS(io.vfiotune.xml.annotations.AnnotationNamespace.URI, "tune");
+                for (int i = tunes.getLength() - 1; i >= 0; i--) {
+                    Element tune = (Element) tunes.item(i);
+                    if (tune.getParentNode() == metadata && tune.hasAttribute("policy-rule")) {
+                        metadata.removeChild(tune);
+                    }
+                }
+                boolean empty = true;
+                for (org.w3c.dom.Node node = metadata.getFirstChild(); node != null; node = node.getNextSibling()) {
+                    empty &= node.getNodeType() == org.w3c.dom.Node.TEXT_NODE && node.getTextContent().isBlank();
+                }
+                if (empty) {
+                    root.removeChild(metadata);
+                }
+                break;
+            }
+        }
+        return root;
+    }
+
     private static Document parse(String text) {
         try {
             DocumentBuilderFactory factory = DocumentBuilderFactory.newInstance();
