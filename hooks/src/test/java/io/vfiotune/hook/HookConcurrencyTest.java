@@ -41,7 +41,8 @@ class HookConcurrencyTest {
         Path golden = ROOT.resolve("src/golden/clique-t4-pair-switch");
         String unapplied = Files.readString(golden.resolve("input.xml"));
         String applied = Files.readString(golden.resolve("expected.xml"));
-        List<Path> before = hookTempFiles();
+        // a temporary directory of its own: other processes on the machine (other test runs) buffer hooks in /tmp too
+        Path tmp = Files.createDirectory(work.resolve("tmp"));
         ExecutorService pool = Executors.newFixedThreadPool(RUNS);
         try {
             List<Future<Libvirt.Result>> runs = new ArrayList<>();
@@ -50,7 +51,8 @@ class HookConcurrencyTest {
                 String operation = i % 3 == 2 ? "restore" : "prepare";
                 String xml = (i % 3 == 0 ? applied : unapplied).replace("clique-t4-pair-switch", name);
                 Path input = Files.writeString(work.resolve(name + ".xml"), xml);
-                List<String> command = List.of("sh", "-c", "exec \"$0\" \"$1\" \"$2\" begin - < \"$3\"", launcher.toString(), name, operation, input.toString());
+                List<String> command = List.of("sh", "-c", "TMPDIR=\"$4\" exec \"$0\" \"$1\" \"$2\" begin - < \"$3\"", launcher.toString(), name, operation, input.toString(),
+                        tmp.toString());
                 runs.add(pool.submit(() -> Libvirt.run(command, 300)));
             }
             for (int i = 0; i < RUNS; i++) {
@@ -76,11 +78,11 @@ class HookConcurrencyTest {
         } finally {
             pool.shutdownNow();
         }
-        assertEquals(before, hookTempFiles(), "every launcher removed its buffered XML");
+        assertEquals(List.of(), hookTempFiles(tmp), "every launcher removed its buffered XML");
     }
 
-    private static List<Path> hookTempFiles() throws IOException {
-        try (var files = Files.list(Path.of("/tmp"))) {
+    private static List<Path> hookTempFiles(Path tmp) throws IOException {
+        try (var files = Files.list(tmp)) {
             return files.filter(path -> path.getFileName().toString().startsWith("vfio-tune-hook.")).sorted().toList();
         }
     }
