@@ -59,7 +59,8 @@ class DebianPackageIT {
         Path deb = builtPackage();
         Files.createDirectories(overlay.resolve("share"));
         Files.copy(deb, overlay.resolve("share").resolve(deb.getFileName()), StandardCopyOption.REPLACE_EXISTING);
-        try (ChrootStack stack = ChrootStack.startOverlay(ROOT.resolve("src/scripts/second-stack"), overlay)) {
+        try (ChrootStack.Owned owned = ChrootStack.startOverlay(ROOT.resolve("src/scripts/second-stack"), overlay)) {
+            ChrootStack stack = owned.stack();
             String before = fileList(stack);
 
             // A libvirtd stand-in in the stack's mount namespace but outside its root: postinst's

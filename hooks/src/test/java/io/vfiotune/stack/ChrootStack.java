@@ -47,9 +47,17 @@ public final class ChrootStack extends Stack {
         return start(script, List.of("serve"), null);
     }
 
-    /** The Debian 13 stack on a throwaway overlay in {@code directory}; {@link #close()} stops it. */
-    public static ChrootStack startOverlay(Path script, Path directory) {
-        return start(script, List.of("serve-overlay", directory.toString()), directory.resolve("share"));
+    /** A stack a test owns and stops: closing it stops the server (the shared stacks are no such thing, see {@link Stack}). */
+    public record Owned(ChrootStack stack) implements AutoCloseable {
+        @Override
+        public void close() {
+            stack.stop();
+        }
+    }
+
+    /** The Debian 13 stack on a throwaway overlay in {@code directory}, stopped when the returned handle is closed. */
+    public static Owned startOverlay(Path script, Path directory) {
+        return new Owned(start(script, List.of("serve-overlay", directory.toString()), directory.resolve("share")));
     }
 
     private static ChrootStack start(Path script, List<String> arguments, Path share) {
@@ -73,12 +81,6 @@ public final class ChrootStack extends Stack {
         } catch (IOException e) {
             throw new UncheckedIOException(e);
         }
-    }
-
-    /** Stops the stack's daemons now (they stop with this JVM anyway). */
-    @Override
-    public void close() {
-        stop();
     }
 
     private synchronized void stop() {

@@ -22,7 +22,9 @@ import java.util.stream.Stream;
  * read are staged where that stack sees them ({@link #stage}), because the
  * second stack runs in a root of its own.
  */
-public abstract class Stack implements AutoCloseable {
+// Not AutoCloseable: JUnit closes AutoCloseable arguments of a parameterized test after each
+// invocation, which stopped the shared Debian 13 stack in the middle of a run.
+public abstract class Stack {
     private final Map<String, VfioPciHelp> helpByEmulator = new ConcurrentHashMap<>();
     private final java.util.Map<String, Boolean> objectTypes = new java.util.concurrent.ConcurrentHashMap<>();
     private final java.util.Map<String, String> machineHelp = new java.util.concurrent.ConcurrentHashMap<>();
@@ -37,11 +39,6 @@ public abstract class Stack implements AutoCloseable {
     @Override
     public final String toString() {
         return distribution() + " (libvirt " + libvirtVersion() + " + QEMU " + qemuVersion() + ")";
-    }
-
-    /** Stops what this stack started, where a test owns the stack; the shared stacks stop with the JVM. */
-    @Override
-    public void close() {
     }
 
     /** Which Debian release the stack is, for messages. */
