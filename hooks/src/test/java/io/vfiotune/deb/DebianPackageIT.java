@@ -127,9 +127,10 @@ class DebianPackageIT {
     /** The stack's libvirtd runs the packaged hook: an annotated domain that was never applied is refused at start. */
     private static void hookRefusesAStartThroughLibvirtd(ChrootStack stack) throws IOException {
         String hook = ok(stack.run(List.of("cat", HOOK), 30)).stdout();
-        assertTrue(hook.contains("-Dvfio-tune.home='/usr/share/vfio-tune' -cp '/usr/share/vfio-tune/lib/"), hook);
-        assertTrue(hook.contains("\"/usr/lib/jvm/java-21-openjdk-amd64/bin/java\""), hook);
-        assertTrue(hook.contains("-XX:SharedArchiveFile='/var/cache/vfio-tune/hook-"), hook);
+        // every baked value is one shell word in single quotes
+        assertTrue(hook.contains("'-Dvfio-tune.home=/usr/share/vfio-tune' -cp '/usr/share/vfio-tune/lib/"), hook);
+        assertTrue(hook.contains("'/usr/lib/jvm/java-21-openjdk-amd64/bin/java'"), hook);
+        assertTrue(hook.contains("'-XX:SharedArchiveFile=/var/cache/vfio-tune/hook-"), hook);
 
         // The operator's edit of the conffile: this host's sysfs is the fixture's.
         ok(stack.run(List.of("sh", "-c", "echo sysfs-root=" + SHARE + "/sysfs >> /etc/vfio-tune/vfio-tune.properties"), 30));
