@@ -26,6 +26,11 @@ final class ResidentGate {
     /** How long the launcher waits for an answer, in whole seconds (POSIX sleep); a warm gate answers in tens of ms. */
     static final int BUDGET_SECONDS = 1;
 
+    /** An annotated domain with no devices: it runs the gate's whole machinery (Guice, JAXB, XSD, the planner) and touches no device or emulator. */
+    private static final byte[] WARM_UP_DOMAIN = ("<domain type='kvm'><name>vfio-tune-warm-up</name><memory>1048576</memory><os><type arch='x86_64'>hvm</type></os>"
+            + "<metadata><vt:tune xmlns:vt='urn:vfio-tune:1'><vt:cliques mode='auto'/><vt:msix-relocation mode='auto'/></vt:tune></metadata>"
+            + "<devices/></domain>").getBytes(StandardCharsets.UTF_8);
+
     private ResidentGate() {
     }
 
@@ -66,6 +71,7 @@ final class ResidentGate {
         }
         try {
             GateSpool gate = GateSpool.start(directory.get(), ResidentGate::judge, problem -> warn(console, directory.get(), problem));
+            gate.warmUp(console.environment().getOrDefault(HostSettings.CONFIG_ENVIRONMENT_VARIABLE, ""), WARM_UP_DOMAIN);
             console.out().println("vfio-tune: answering gate questions in " + gate.directory());
             console.out().flush();
             return Optional.of(gate);

@@ -166,6 +166,24 @@ public final class GateSpool implements AutoCloseable {
         return answered.get();
     }
 
+    /**
+     * Judges one question nobody asked, in the background: the first plan in
+     * a JVM loads and links about 3,000 classes and takes longer than the
+     * launcher's budget, so without this the first VM start after boot would
+     * always fall back.
+     */
+    public void warmUp(String config, byte[] xml) {
+        try {
+            handlers.execute(() -> {
+                synchronized (judging) {
+                    judge.judge("vfio-tune-warm-up", config, xml);
+                }
+            });
+        } catch (RejectedExecutionException e) {
+            // Already busy with real questions, which warm it up as well.
+        }
+    }
+
     /** The pid in {@code spool/pid} when that process is alive. */
     static Optional<Long> livePid(Path spool) {
         try {
