@@ -107,9 +107,10 @@ final class ResidentGate {
                 if [ "$2/$3" = prepare/begin ] && [ -f "$gate/%2$s" ] && kill -0 "$(cat "$gate/%2$s" 2>/dev/null)" 2>/dev/null \\
                     && question=$(mktemp -d "$gate/.q.XXXXXX" 2>/dev/null); then
                     trap 'rm -f "$xml" "$xml.answer"; rm -rf "$question"' EXIT
+                    # "command exec": a bare exec whose redirection fails ends sh with status 2, which libvirt would take for a refusal.
                     if printf '%3$s\\n%%s\\n%%s\\n' "$1" "${VFIO_TUNE_CONFIG:-}" > "$question/question" && cp "$xml" "$question/domain.xml" \\
                         && mkfifo -m 600 "$question/answer" && sum=$(cat "$question/question" "$question/domain.xml" | sha256sum) \\
-                        && exec 3<>"$question/answer" && mv "$question" "$gate/q.${question##*/.q.}"; then
+                        && command exec 3<>"$question/answer" && mv "$question" "$gate/q.${question##*/.q.}"; then
                         question="$gate/q.${question##*/.q.}"
                         (while IFS= read -r line; do printf '%%s\\n' "$line"; [ "$line" = '%4$s' ] && exit 0; done; exit 1) <&3 > "$xml.answer" &
                         reader=$!
