@@ -1,5 +1,6 @@
 package io.vfiotune.cli;
 
+import io.vfiotune.gate.GateSpool;
 import io.vfiotune.golden.CliRun;
 
 import java.io.IOException;
@@ -35,8 +36,10 @@ final class GateLauncher {
             throw new IllegalStateException("install-hook failed: " + installed.stderr());
         }
         String text = Files.readString(hooksDirectory.resolve(InstallHookCommand.HOOK_NAME), StandardCharsets.UTF_8);
-        int java = text.lastIndexOf("\n\"") + 1;
-        if (java <= 0 || !text.substring(java).contains("io.vfiotune.cli.Main hook")) {
+        // The full JVM's command follows the last "fi" (the end of the gate's lines) before the Main class.
+        int main = text.indexOf("io.vfiotune.cli.Main hook");
+        int java = text.lastIndexOf("\nfi\n", main) + "\nfi\n".length();
+        if (main < 0 || java < "\nfi\n".length() || !text.substring(0, java).contains(GateSpool.QUESTION_HEADER)) {
             throw new IllegalStateException("the installed launcher has changed shape:\n" + text);
         }
         return new GateLauncher(text.substring(0, java) + "exit " + FELL_THROUGH + "\n");
