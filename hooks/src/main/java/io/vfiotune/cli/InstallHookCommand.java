@@ -166,6 +166,15 @@ final class InstallHookCommand implements Callable<Integer> {
         return result.archive();
     }
 
+    /** The settings the installed hook will read: its gate directory is baked into the launcher. */
+    private HostSettings hookSettings() {
+        Map<String, String> environment = new HashMap<>(main.console.environment());
+        if (config != null) {
+            environment.put(HostSettings.CONFIG_ENVIRONMENT_VARIABLE, config.toAbsolutePath().toString());
+        }
+        return HostSettings.load(Map.of(), environment);
+    }
+
     /** The launcher, with this installation's paths baked in: libvirt runs hooks with an empty environment. */
     private String launcher(Optional<Path> archive) {
         Path home = home();
@@ -191,10 +200,10 @@ final class InstallHookCommand implements Callable<Integer> {
                 if [ ! -f /etc/vfio-tune/policy.xml ] && ! { [ -f "$config" ] && grep -q '^[[:space:]]*policy-file[=:[:space:]]' "$config"; }; then
                     grep -q 'urn:vfio-tune:1' "$xml" || exit 0
                 fi
-                %s %s \\
+                %s%s %s \\
                     %s -cp %s \\
                     io.vfiotune.cli.Main hook "$@" < "$xml"
-                """.formatted(configLine, shellQuote(java), flags, shellQuote("-Dvfio-tune.home=" + home), shellQuote(classPath));
+                """.formatted(configLine, ResidentGate.launcherLines(hookSettings()), shellQuote(java), flags, shellQuote("-Dvfio-tune.home=" + home), shellQuote(classPath));
     }
 
     /**

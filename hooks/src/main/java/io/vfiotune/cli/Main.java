@@ -22,7 +22,7 @@ import java.util.Map;
         description = "Rewrites libvirt domain XML so PCI passthrough devices are set up right for this host.",
         subcommands = {PlanCommand.class, DiffCommand.class, ProbeCommand.class, DemoCommand.class,
                 HookCommand.class, ApplyCommand.class, WatchCommand.class,
-                InstallHookCommand.class, SnapshotCommand.class, FixtureCommand.class, KubevirtHookCommand.class, VdsmHookCommand.class})
+                InstallHookCommand.class, SnapshotCommand.class, FixtureCommand.class, KubevirtHookCommand.class, VdsmHookCommand.class, GateServiceCommand.class})
 public final class Main implements Runnable {
     final Console console;
 
@@ -49,7 +49,7 @@ public final class Main implements Runnable {
     }
 
     /** The config file's {@code syslog} key; a config that cannot be read is reported by the command itself. */
-    private static boolean syslogRequested(Map<String, String> environment) {
+    static boolean syslogRequested(Map<String, String> environment) {
         try {
             return HostSettings.load(Map.of(), environment).get(HostSettings.SYSLOG).filter("yes"::equals).isPresent();
         } catch (RuntimeException e) {

@@ -67,6 +67,8 @@ final class WatchCommand implements Callable<Integer> {
             main.console.err().println(Finding.error("LIBVIRT-ERROR", connect.uri, "cannot start libvirt's event loop: " + e.getMessage()).format());
             return ExitStatus.USAGE_OR_INTERNAL.code();
         }
+        // The warm JVM also answers the hook's prepare gate, so a VM start need not pay for a cold plan.
+        ResidentGate.start(main.console).ifPresent(gate -> Runtime.getRuntime().addShutdownHook(new Thread(gate::close, "vfio-tune-gate-stop")));
         Thread events = new Thread(WatchCommand::runEventLoop, "libvirt-events");
         events.setDaemon(true);
         events.start();

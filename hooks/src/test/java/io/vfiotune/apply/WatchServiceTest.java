@@ -19,6 +19,7 @@ import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.List;
+import java.util.Map;
 import java.util.function.BooleanSupplier;
 import java.util.stream.Stream;
 
@@ -49,9 +50,14 @@ class WatchServiceTest {
         DOMAINS.forEach(name -> virsh("undefine", name));
         Path sysfs = HostFixture.load(ROOT.resolve("src/hosts/x86-plx-t4-pair")).materialize(Files.createDirectory(work.resolve("sysfs")));
         Output events = start(List.of("virsh", "-c", Libvirt.URI, "event", "--loop", "--event", "lifecycle"));
+        // Its resident gate in a spool of this test's own, never the machine's /run/vfio-tune.
+        Path gate = work.resolve("gate");
+        Path config = Files.writeString(work.resolve("vfio-tune.properties"), "gate-directory=" + gate + "\n");
         Output watch = start(List.of(ProcessHandle.current().info().command().orElse("java"), "-cp", System.getProperty("java.class.path"),
-                "io.vfiotune.cli.Main", "watch", "--connect", Libvirt.URI, "--sysfs-root", sysfs.toString()));
+                "io.vfiotune.cli.Main", "watch", "--connect", Libvirt.URI, "--sysfs-root", sysfs.toString()), Map.of("VFIO_TUNE_CONFIG", config.toString()));
         await(() -> watch.text().contains("vfio-tune: watching " + Libvirt.URI), 60, "watch never connected:\n" + watch.text());
+        assertTrue(watch.text().contains("vfio-tune: answering gate questions in " + gate), watch.text());
+        assertEquals(Long.toString(watch.process.pid()), Files.readString(gate.resolve("pid")).strip(), "the watch service announced itself as the gate");
 
         long defined = System.nanoTime();
         define("vt-watch-annotated", true);
@@ -121,7 +127,13 @@ class WatchServiceTest {
     }
 
     private Output start(List<String> command) throws IOException {
-        Process process = new ProcessBuilder(command).redirectErrorStream(true).start();
+        return start(command, Map.of());
+    }
+
+    private Output start(List<String> command, Map<String, String> environment) throws IOException {
+        ProcessBuilder builder = new ProcessBuilder(command).redirectErrorStream(true);
+        builder.environment().putAll(environment);
+        Process process = builder.start();
         processes.add(process);
         return new Output(process);
     }

@@ -67,11 +67,18 @@ public final class HostSettings {
     /** {@code yes}: every finding also goes to syslog (ident vfio-tune, facility daemon); default {@code no}. */
     public static final String SYSLOG = "syslog";
 
+    /**
+     * The resident gate's spool directory (root-only): the watch service answers the hook's {@code prepare begin}
+     * there, and the installed hook asks it first; {@code off} turns that off. Default {@code /run/vfio-tune/gate}.
+     */
+    public static final String GATE_DIRECTORY = "gate-directory";
+    public static final Path DEFAULT_GATE_DIRECTORY = Path.of("/run/vfio-tune/gate");
+
     public static final Path DEFAULT_CONFIG = Path.of("/etc/vfio-tune/vfio-tune.properties");
     public static final String CONFIG_ENVIRONMENT_VARIABLE = "VFIO_TUNE_CONFIG";
 
     private static final Set<String> KNOWN_KEYS = Set.of(SYSFS_ROOT, ARCH, PAGE_SIZE, LIBVIRT_VERSION, QEMU_VERSION, CACHE_DIRECTORY, P2P_HOST_BRIDGES, MSIX_RELOCATION_TABLE,
-            GRACE_DEVICE_MEMORY, QEMU_BACKPORTS, POLICY_FILE, TRANSFORM_MODULES, SYSLOG);
+            GRACE_DEVICE_MEMORY, QEMU_BACKPORTS, POLICY_FILE, TRANSFORM_MODULES, SYSLOG, GATE_DIRECTORY);
 
     private final Map<String, String> values;
 

@@ -1,0 +1,140 @@
+package io.vfiotune.cli;
+
+import io.vfiotune.gate.GateSpool;
+import io.vfiotune.probe.facts.HostSettings;
+import io.vfiotune.spi.Finding;
+
+import java.io.ByteArrayInputStream;
+import java.io.ByteArrayOutputStream;
+import java.io.IOException;
+import java.io.OutputStream;
+import java.io.PrintStream;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Path;
+import java.util.Map;
+import java.util.Optional;
+
+/**
+ * The resident answer to the hook's {@code prepare begin}: the warm JVM of
+ * {@code watch} (or of {@code gate-service}) judges gate questions with the
+ * hook's own code, and the installed launcher asks it (in shell, without a
+ * JVM) before it starts the full application.
+ */
+final class ResidentGate {
+    /** {@code gate-directory = off} turns the resident gate off; the hook then always plans in process. */
+    static final String OFF = "off";
+    /** How long the launcher waits for an answer, in whole seconds (POSIX sleep); a warm gate answers in tens of ms. */
+    static final int BUDGET_SECONDS = 1;
+
+    /** An annotated domain with no devices: it runs the gate's whole machinery (Guice, JAXB, XSD, the planner) and touches no device or emulator. */
+    private static final byte[] WARM_UP_DOMAIN = ("<domain type='kvm'><name>vfio-tune-warm-up</name><memory>1048576</memory><os><type arch='x86_64'>hvm</type></os>"
+            + "<metadata><vt:tune xmlns:vt='urn:vfio-tune:1'><vt:cliques mode='auto'/><vt:msix-relocation mode='auto'/></vt:tune></metadata>"
+            + "<devices/></domain>").getBytes(StandardCharsets.UTF_8);
+
+    private ResidentGate() {
+    }
+
+    /** The spool the hook asks in and the service answers in, or empty when the configuration turns it off. */
+    static Optional<Path> directory(HostSettings settings) {
+        String value = settings.get(HostSettings.GATE_DIRECTORY).orElse(HostSettings.DEFAULT_GATE_DIRECTORY.toString()).strip();
+        return value.equals(OFF) || value.isEmpty() ? Optional.empty() : Optional.of(Path.of(value).toAbsolutePath().normalize());
+    }
+
+    /**
+     * The verdict {@code vfio-tune hook NAME prepare begin} would give in a
+     * process of its own, with the environment libvirt leaves it: only the
+     * configuration file the hook names. Findings go to syslog as well when
+     * that configuration asks for it, as the hook's own would.
+     */
+    static GateSpool.Verdict judge(String name, String config, byte[] xml) {
+        Map<String, String> environment = config.isEmpty() ? Map.of() : Map.of(HostSettings.CONFIG_ENVIRONMENT_VARIABLE, config);
+        ByteArrayOutputStream findings = new ByteArrayOutputStream();
+        PrintStream err = Main.syslogRequested(environment) ? SyslogTee.wrap(findings, io.vfiotune.probe.facts.SystemLog.open())
+                : new PrintStream(findings, true, StandardCharsets.UTF_8);
+        PrintStream out = new PrintStream(OutputStream.nullOutputStream(), true, StandardCharsets.UTF_8);
+        int status = Main.run(new String[] {"hook", name, "prepare", "begin"}, new Main.Console(new ByteArrayInputStream(xml), out, err, environment));
+        err.flush();
+        return new GateSpool.Verdict(status, findings.toString(StandardCharsets.UTF_8));
+    }
+
+    /** Starts answering in the configured spool; a gate that cannot start is a warning, never the end of the service. */
+    static Optional<GateSpool> start(Main.Console console) {
+        Optional<Path> directory;
+        try {
+            directory = directory(HostSettings.load(Map.of(), console.environment()));
+        } catch (RuntimeException e) {
+            warn(console, HostSettings.DEFAULT_GATE_DIRECTORY, "no resident gate: the configuration cannot be read (" + e.getMessage() + ")");
+            return Optional.empty();
+        }
+        if (directory.isEmpty()) {
+            return Optional.empty();
+        }
+        try {
+            GateSpool gate = GateSpool.start(directory.get(), ResidentGate::judge, problem -> warn(console, directory.get(), problem));
+            gate.warmUp(console.environment().getOrDefault(HostSettings.CONFIG_ENVIRONMENT_VARIABLE, ""), WARM_UP_DOMAIN);
+            console.out().println("vfio-tune: answering gate questions in " + gate.directory());
+            console.out().flush();
+            return Optional.of(gate);
+        } catch (IOException | RuntimeException e) {
+            warn(console, directory.get(), "no resident gate (" + e.getMessage() + "); the hook plans in process");
+            return Optional.empty();
+        }
+    }
+
+    private static void warn(Main.Console console, Path directory, String message) {
+        synchronized (console.err()) {
+            console.err().println(Finding.warning("GATE-SERVICE", directory.toString(), message).format());
+            console.err().flush();
+        }
+    }
+
+    /**
+     * The launcher lines that ask the resident gate first, for {@code prepare begin}
+     * only: its answer is a verdict, never XML that libvirt would use. They
+     * need {@code $xml} (the buffered domain) and run only when a live gate
+     * announced itself; they end the hook with the answer's status (0 or 2)
+     * only when the answer carries the SHA-256 of this very question, and fall
+     * through to the full plan below them on anything else: no gate, no
+     * answer within the budget, a garbled answer, or no coreutils to check it.
+     */
+    static String launcherLines(HostSettings settings) {
+        Optional<Path> directory = directory(settings);
+        if (directory.isEmpty()) {
+            return "";
+        }
+        return """
+                gate=%1$s
+                if [ "$2/$3" = prepare/begin ] && [ -f "$gate/%2$s" ] && kill -0 "$(cat "$gate/%2$s" 2>/dev/null)" 2>/dev/null \\
+                    && question=$(mktemp -d "$gate/.q.XXXXXX" 2>/dev/null); then
+                    trap 'rm -f "$xml" "$xml.answer"; rm -rf "$question"' EXIT
+                    # "command exec": a bare exec whose redirection fails ends sh with status 2, which libvirt would take for a refusal.
+                    if printf '%3$s\\n%%s\\n%%s\\n' "$1" "${VFIO_TUNE_CONFIG:-}" > "$question/question" && cp "$xml" "$question/domain.xml" \\
+                        && mkfifo -m 600 "$question/answer" && sum=$(cat "$question/question" "$question/domain.xml" | sha256sum) \\
+                        && command exec 3<>"$question/answer" && mv "$question" "$gate/q.${question##*/.q.}"; then
+                        question="$gate/q.${question##*/.q.}"
+                        (while IFS= read -r line; do printf '%%s\\n' "$line"; [ "$line" = '%4$s' ] && exit 0; done; exit 1) <&3 > "$xml.answer" &
+                        reader=$!
+                        (sleep %5$d; kill "$reader") </dev/null >/dev/null 2>&1 &
+                        watchdog=$!
+                        if wait "$reader"; then
+                            kill "$watchdog" 2>/dev/null
+                            head=$(sed -n 1p "$xml.answer")
+                            findings=$(sed '1d;$d' "$xml.answer")
+                            case $head in
+                                "vfio-tune-gate 1 ${sum%%%% *} 0") status=0 ;;
+                                "vfio-tune-gate 1 ${sum%%%% *} 2") status=2 ;;
+                                *) status= ;;
+                            esac
+                            # Every line a finding, and a refusal says why: anything else is not a verdict.
+                            if [ -n "$status" ] && { [ -z "$findings" ] && [ "$status" = 0 ] || { [ -n "$findings" ] && ! printf '%%s\\n' "$findings" | grep -qv '^vfio-tune: '; }; }; then
+                                [ -z "$findings" ] || printf '%%s\\n' "$findings" >&2
+                                exit "$status"
+                            fi
+                        fi
+                        kill "$watchdog" 2>/dev/null
+                    fi
+                    exec 3<&-
+                fi
+                """.formatted(InstallHookCommand.shellQuote(directory.get().toString()), GateSpool.PID_FILE, GateSpool.QUESTION_HEADER, GateSpool.END, BUDGET_SECONDS);
+    }
+}

@@ -1,0 +1,357 @@
+package io.vfiotune.gate;
+
+import java.io.IOException;
+import java.io.RandomAccessFile;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.ClosedWatchServiceException;
+import java.nio.file.DirectoryStream;
+import java.nio.file.Files;
+import java.nio.file.LinkOption;
+import java.nio.file.Path;
+import java.nio.file.StandardCopyOption;
+import java.nio.file.StandardWatchEventKinds;
+import java.nio.file.WatchEvent;
+import java.nio.file.WatchKey;
+import java.nio.file.WatchService;
+import java.nio.file.attribute.BasicFileAttributes;
+import java.nio.file.attribute.PosixFileAttributes;
+import java.nio.file.attribute.PosixFilePermission;
+import java.nio.file.attribute.PosixFilePermissions;
+import java.nio.file.attribute.UserPrincipal;
+import java.security.MessageDigest;
+import java.security.NoSuchAlgorithmException;
+import java.util.EnumSet;
+import java.util.HexFormat;
+import java.util.List;
+import java.util.Optional;
+import java.util.concurrent.ArrayBlockingQueue;
+import java.util.concurrent.RejectedExecutionException;
+import java.util.concurrent.ThreadPoolExecutor;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicLong;
+import java.util.function.Consumer;
+
+import static java.util.Objects.requireNonNull;
+
+/**
+ * The resident gate: answers the hook's {@code prepare begin} questions that
+ * arrive in a spool directory only its own user can write (mode 0700).
+ *
+ * <p>Why a directory and not a socket: the hook is a POSIX shell script, and
+ * the shell can make files and FIFOs but cannot speak to a Unix socket; a JVM
+ * client that could costs about 1.7 times a hello-world just to connect (the
+ * JDK's Unix-socket start-up seeds a SecureRandom and bootstraps lambdas), which
+ * leaves no room for a 2x target. With a spool the whole client is a few
+ * coreutils calls in the launcher.
+ *
+ * <p>One question is a directory {@code q.*}, renamed in once complete, so the
+ * service never sees half a request:
+ * <ul>
+ * <li>{@code question}: {@value #QUESTION_HEADER}, the domain name, the configuration file the hook reads
+ * ({@code ""} for the default), one per line;</li>
+ * <li>{@code domain.xml}: the domain, as libvirt gave it;</li>
+ * <li>{@code answer}: a FIFO the client already holds open.</li>
+ * </ul>
+ * The answer is {@code vfio-tune-gate 1 SHA256 STATUS}, the findings, and
+ * {@value #END}; SHA256 is of {@code question} followed by {@code domain.xml},
+ * so the client takes it for exactly what it asked. A question the service
+ * does not take (too large, malformed, not its user's) is answered
+ * {@value #IN_PROCESS}: the client then plans in process at once.
+ *
+ * <p>Sizes are checked before anything is read, and an answer never exceeds a
+ * pipe's buffer, so no client can make a handler block; verdicts are computed
+ * one at a time, as the hook's code expects one plan per JVM.
+ */
+public final class GateSpool implements AutoCloseable {
+    public static final String QUESTION_HEADER = "vfio-tune-gate 1";
+    public static final String END = "vfio-tune-gate end";
+    public static final String IN_PROCESS = "vfio-tune-gate 1 - in-process";
+    /** The file whose live pid tells the launcher that someone answers; without it the launcher asks no one. */
+    public static final String PID_FILE = "pid";
+    /** The same bound the planner's own reader applies (a compile-time constant). */
+    static final long MAX_DOCUMENT_BYTES = io.vfiotune.xml.engine.SecureXmlReader.MAX_DOCUMENT_BYTES;
+    static final long MAX_QUESTION_BYTES = 8 * 1024;
+    /** Below Linux's smallest pipe buffer (one page is 4 KiB; the default is 64 KiB): writing an answer never blocks. */
+    static final int MAX_ANSWER_BYTES = 60 * 1024;
+    private static final int HANDLERS = 2;
+    private static final int WAITING = 32;
+
+    /** What the gate would answer for one question, computed as the hook computes it. */
+    @FunctionalInterface
+    public interface Judge {
+        Verdict judge(String name, String config, byte[] xml);
+    }
+
+    /** The gate's exit status and the findings it printed, one per line. */
+    public record Verdict(int status, String findings) {
+    }
+
+    private final Path directory;
+    private final UserPrincipal owner;
+    private final WatchService watcher;
+    private final Judge judge;
+    private final Consumer<String> log;
+    private final ThreadPoolExecutor handlers;
+    private final Object judging = new Object();
+    private final AtomicLong answered = new AtomicLong();
+
+    private GateSpool(Path directory, UserPrincipal owner, WatchService watcher, Judge judge, Consumer<String> log) {
+        this.directory = directory;
+        this.owner = owner;
+        this.watcher = watcher;
+        this.judge = judge;
+        this.log = log;
+        this.handlers = new ThreadPoolExecutor(HANDLERS, HANDLERS, 0, TimeUnit.SECONDS, new ArrayBlockingQueue<>(WAITING), runnable -> {
+            Thread thread = new Thread(runnable, "vfio-tune-gate");
+            thread.setDaemon(true);
+            return thread;
+        });
+    }
+
+    /**
+     * Starts answering in {@code directory}, made 0700 when missing. A
+     * directory that others can enter or that belongs to someone else is
+     * refused, and so is one where another live gate answers; leftovers of a
+     * gate that died are removed.
+     *
+     * @param log where refused questions are reported, one line each
+     */
+    public static GateSpool start(Path directory, Judge judge, Consumer<String> log) throws IOException {
+        requireNonNull(judge, "judge is null");
+        requireNonNull(log, "log is null");
+        Path spool = directory.toAbsolutePath().normalize();
+        Files.createDirectories(spool.getParent());
+        if (!Files.exists(spool, LinkOption.NOFOLLOW_LINKS)) {
+            Files.createDirectory(spool, PosixFilePermissions.asFileAttribute(PosixFilePermissions.fromString("rwx------")));
+        }
+        PosixFileAttributes attributes = Files.readAttributes(spool, PosixFileAttributes.class, LinkOption.NOFOLLOW_LINKS);
+        UserPrincipal self = Files.getOwner(Files.createTempFile(spool, ".owner", ".tmp"), LinkOption.NOFOLLOW_LINKS);
+        try (DirectoryStream<Path> probes = Files.newDirectoryStream(spool, ".owner*.tmp")) {
+            for (Path probe : probes) {
+                Files.deleteIfExists(probe);
+            }
+        }
+        if (!attributes.isDirectory() || !attributes.owner().equals(self)
+                || !EnumSet.of(PosixFilePermission.OWNER_READ, PosixFilePermission.OWNER_WRITE, PosixFilePermission.OWNER_EXECUTE).containsAll(attributes.permissions())) {
+            throw new IOException(spool + " must be a directory of " + self.getName() + " with mode 0700, and is "
+                    + (attributes.isDirectory() ? "of " + attributes.owner().getName() + " with mode " + PosixFilePermissions.toString(attributes.permissions()) : "not a directory"));
+        }
+        Optional<Long> other = livePid(spool);
+        if (other.isPresent() && other.get() != ProcessHandle.current().pid()) {
+            throw new IOException("another vfio-tune gate (pid " + other.get() + ") already answers in " + spool);
+        }
+        try (DirectoryStream<Path> leftovers = Files.newDirectoryStream(spool, "{q.,.q.}*")) {
+            for (Path leftover : leftovers) {
+                deleteQuestion(leftover);
+            }
+        }
+        WatchService watcher = spool.getFileSystem().newWatchService();
+        spool.register(watcher, StandardWatchEventKinds.ENTRY_CREATE);
+        GateSpool gate = new GateSpool(spool, self, watcher, judge, log);
+        Thread loop = new Thread(gate::watchLoop, "vfio-tune-gate-watch");
+        loop.setDaemon(true);
+        loop.start();
+        // Announced last: the launcher asks only once the watch is in place.
+        Path pid = Files.writeString(Files.createTempFile(spool, ".pid", ".tmp"), ProcessHandle.current().pid() + "\n", StandardCharsets.UTF_8);
+        Files.move(pid, spool.resolve(PID_FILE), StandardCopyOption.ATOMIC_MOVE, StandardCopyOption.REPLACE_EXISTING);
+        return gate;
+    }
+
+    public Path directory() {
+        return directory;
+    }
+
+    /** How many questions got a verdict; tests use it to tell an answer from a fallback. */
+    public long answered() {
+        return answered.get();
+    }
+
+    /**
+     * Judges one question nobody asked, in the background: the first plan in
+     * a JVM loads and links about 3,000 classes and takes longer than the
+     * launcher's budget, so without this the first VM start after boot would
+     * always fall back.
+     */
+    public void warmUp(String config, byte[] xml) {
+        try {
+            handlers.execute(() -> {
+                synchronized (judging) {
+                    judge.judge("vfio-tune-warm-up", config, xml);
+                }
+            });
+        } catch (RejectedExecutionException e) {
+            // Already busy with real questions, which warm it up as well.
+        }
+    }
+
+    /** The pid in {@code spool/pid} when that process is alive. */
+    static Optional<Long> livePid(Path spool) {
+        try {
+            long pid = Long.parseLong(Files.readString(spool.resolve(PID_FILE), StandardCharsets.UTF_8).strip());
+            return ProcessHandle.of(pid).filter(ProcessHandle::isAlive).map(ProcessHandle::pid);
+        } catch (IOException | NumberFormatException e) {
+            return Optional.empty();
+        }
+    }
+
+    private void watchLoop() {
+        while (true) {
+            WatchKey key;
+            try {
+                key = watcher.take();
+            } catch (ClosedWatchServiceException | InterruptedException e) {
+                return;
+            }
+            for (WatchEvent<?> event : key.pollEvents()) {
+                if (event.kind() == StandardWatchEventKinds.OVERFLOW) {
+                    // Events were lost: whatever questions wait now are answered from a listing.
+                    sweep();
+                } else if (event.context() instanceof Path name && name.toString().startsWith("q.")) {
+                    submit(directory.resolve(name));
+                }
+            }
+            if (!key.reset()) {
+                log.accept(directory + " is gone; no more gate answers until the service restarts");
+                return;
+            }
+        }
+    }
+
+    private void sweep() {
+        try (DirectoryStream<Path> questions = Files.newDirectoryStream(directory, "q.*")) {
+            for (Path question : questions) {
+                submit(question);
+            }
+        } catch (IOException e) {
+            log.accept("cannot list " + directory + ": " + e.getMessage());
+        }
+    }
+
+    private void submit(Path question) {
+        try {
+            handlers.execute(() -> answer(question));
+        } catch (RejectedExecutionException e) {
+            // Too many waiting: this client plans in process rather than queue behind them.
+            reply(question, IN_PROCESS + "\n" + END + "\n");
+        }
+    }
+
+    private void answer(Path question) {
+        Optional<String> refusal = Optional.empty();
+        try {
+            refusal = check(question);
+            if (refusal.isPresent()) {
+                log.accept("a question in " + question + " was not taken: " + refusal.get());
+                reply(question, IN_PROCESS + "\n" + END + "\n");
+                return;
+            }
+            byte[] questionBytes = Files.readAllBytes(question.resolve("question"));
+            byte[] xml = Files.readAllBytes(question.resolve("domain.xml"));
+            List<String> lines = new String(questionBytes, StandardCharsets.UTF_8).lines().toList();
+            Verdict verdict;
+            synchronized (judging) {
+                verdict = judge.judge(lines.get(1), lines.get(2), xml);
+            }
+            byte[] findings = verdict.findings().getBytes(StandardCharsets.UTF_8);
+            if ((verdict.status() != 0 && verdict.status() != 2) || findings.length > MAX_ANSWER_BYTES - 256) {
+                // Exit 1 (a bad input or configuration) and outsized findings are left to the hook's own JVM to say.
+                reply(question, IN_PROCESS + "\n" + END + "\n");
+                return;
+            }
+            if (reply(question, "vfio-tune-gate 1 " + sha256(questionBytes, xml) + " " + verdict.status() + "\n" + verdict.findings() + END + "\n")) {
+                answered.incrementAndGet();
+            }
+        } catch (IOException | RuntimeException e) {
+            log.accept("no answer for " + question + ": " + e);
+            reply(question, IN_PROCESS + "\n" + END + "\n");
+        }
+    }
+
+    /** Why a question is not taken, before any of it is read; empty when it is well-formed. */
+    private Optional<String> check(Path question) throws IOException {
+        BasicFileAttributes attributes = Files.readAttributes(question, BasicFileAttributes.class, LinkOption.NOFOLLOW_LINKS);
+        if (!attributes.isDirectory() || !Files.getOwner(question, LinkOption.NOFOLLOW_LINKS).equals(owner)) {
+            return Optional.of("not a directory of " + owner.getName());
+        }
+        for (String file : List.of("question", "domain.xml")) {
+            Path path = question.resolve(file);
+            if (!Files.isRegularFile(path, LinkOption.NOFOLLOW_LINKS)) {
+                return Optional.of(file + " is missing or not a regular file");
+            }
+        }
+        if (Files.size(question.resolve("question")) > MAX_QUESTION_BYTES) {
+            return Optional.of("the question is over " + MAX_QUESTION_BYTES + " bytes");
+        }
+        if (Files.size(question.resolve("domain.xml")) > MAX_DOCUMENT_BYTES) {
+            return Optional.of("the domain is over " + MAX_DOCUMENT_BYTES + " bytes; the hook's own plan refuses it");
+        }
+        List<String> lines = Files.readString(question.resolve("question"), StandardCharsets.UTF_8).lines().toList();
+        if (lines.size() != 3 || !lines.get(0).equals(QUESTION_HEADER)) {
+            return Optional.of("the question is not '" + QUESTION_HEADER + "', a name and a configuration path");
+        }
+        return Optional.empty();
+    }
+
+    /**
+     * Writes {@code text} into the question's answer FIFO. It is opened for
+     * reading and writing, which never blocks on Linux, and only a FIFO is
+     * written: a symlink or file in its place is not followed.
+     */
+    private boolean reply(Path question, String text) {
+        Path fifo = question.resolve("answer");
+        try {
+            BasicFileAttributes attributes = Files.readAttributes(fifo, BasicFileAttributes.class, LinkOption.NOFOLLOW_LINKS);
+            if (!attributes.isOther()) {
+                log.accept(fifo + " is not a FIFO; no answer");
+                return false;
+            }
+            try (RandomAccessFile answer = new RandomAccessFile(fifo.toFile(), "rw")) {
+                answer.write(text.getBytes(StandardCharsets.UTF_8));
+            }
+            return true;
+        } catch (IOException e) {
+            // The client gave up and removed its question: it plans in process.
+            return false;
+        }
+    }
+
+    private static String sha256(byte[] question, byte[] xml) {
+        try {
+            MessageDigest digest = MessageDigest.getInstance("SHA-256");
+            digest.update(question);
+            digest.update(xml);
+            return HexFormat.of().formatHex(digest.digest());
+        } catch (NoSuchAlgorithmException e) {
+            throw new IllegalStateException("SHA-256 is part of every JDK", e);
+        }
+    }
+
+    private static void deleteQuestion(Path question) throws IOException {
+        if (Files.isDirectory(question, LinkOption.NOFOLLOW_LINKS)) {
+            try (DirectoryStream<Path> files = Files.newDirectoryStream(question)) {
+                for (Path file : files) {
+                    Files.deleteIfExists(file);
+                }
+            }
+        }
+        Files.deleteIfExists(question);
+    }
+
+    /** Stops answering: the pid file goes first, so launchers stop asking before the watch ends. */
+    @Override
+    public void close() {
+        try {
+            if (livePid(directory).filter(pid -> pid == ProcessHandle.current().pid()).isPresent()) {
+                Files.deleteIfExists(directory.resolve(PID_FILE));
+            }
+        } catch (IOException e) {
+            // A pid file of a dead process makes launchers skip the gate all the same.
+        }
+        try {
+            watcher.close();
+        } catch (IOException e) {
+            // Closing only ends the watch loop.
+        }
+        handlers.shutdownNow();
+    }
+}

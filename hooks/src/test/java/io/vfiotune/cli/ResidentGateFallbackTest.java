@@ -1,0 +1,271 @@
+package io.vfiotune.cli;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTimeoutPreemptively;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+import static org.junit.jupiter.api.Assumptions.assumeTrue;
+
+import io.vfiotune.gate.GateSpool;
+import io.vfiotune.probe.fixture.HostFixture;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+import java.io.IOException;
+import java.io.RandomAccessFile;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.StandardWatchEventKinds;
+import java.nio.file.WatchKey;
+import java.nio.file.WatchService;
+import java.nio.file.attribute.PosixFilePermissions;
+import java.security.MessageDigest;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.Collections;
+import java.util.HexFormat;
+import java.util.List;
+import java.util.concurrent.TimeUnit;
+import java.util.stream.Stream;
+
+/**
+ * Whatever goes wrong with the resident gate, the hook falls back to planning
+ * in process (exit {@link GateLauncher#FELL_THROUGH} of the cut launcher) and
+ * never takes a verdict it cannot tie to its own question; the gate survives
+ * hostile questions and keeps answering; only its own user can ask.
+ */
+class ResidentGateFallbackTest {
+    private static final Path ROOT = Path.of(System.getProperty("vfio-tune.root", ".."));
+
+    @TempDir
+    Path work;
+    private Path spool;
+    private Path config;
+    private GateLauncher launcher;
+    private byte[] applied;
+    private byte[] notApplied;
+
+    @BeforeEach
+    void install() throws IOException {
+        spool = work.resolve("run/gate");
+        Path sysfs = HostFixture.load(ROOT.resolve("src/hosts/x86-plx-t4-pair")).materialize(Files.createDirectory(work.resolve("sysfs")));
+        config = Files.writeString(work.resolve("vfio-tune.properties"), "sysfs-root=" + sysfs + "\ngate-directory=" + spool + "\n");
+        launcher = GateLauncher.install(work.resolve("qemu.d"), config);
+        applied = Files.readAllBytes(ROOT.resolve("src/golden/clique-t4-pair-switch/expected.xml"));
+        notApplied = Files.readAllBytes(ROOT.resolve("src/golden/clique-t4-pair-switch/input.xml"));
+        // What the service's own warm-up does: the first plan in a JVM can take longer than the launcher's budget.
+        assertEquals(0, ResidentGate.judge("warm-up", config.toString(), applied).status());
+    }
+
+    @Test
+    void aRunningGateAnswersAndARefusalNamesTheFix() throws Exception {
+        try (GateSpool gate = GateSpool.start(spool, ResidentGate::judge, problem -> { })) {
+            assertEquals("rwx------", PosixFilePermissions.toString(Files.getPosixFilePermissions(spool)), "the spool is its owner's only");
+            GateLauncher.Result passed = launcher.prepare("vm", config, applied);
+            assertEquals(0, passed.status(), passed.stderr());
+            GateLauncher.Result refused = launcher.prepare("vm", config, notApplied);
+            assertEquals(2, refused.status(), refused.stderr());
+            assertTrue(refused.stderr().contains("[HOOK-MISMATCH] domain vm: ") && refused.stderr().contains("'vfio-tune apply vm'"), refused.stderr());
+            assertEquals(2, gate.answered());
+            assertSpoolHoldsOnly(GateSpool.PID_FILE);
+        }
+    }
+
+    @Test
+    void aStoppedGateIsNotAskedAndCostsNoWait() throws Exception {
+        GateSpool gate = GateSpool.start(spool, ResidentGate::judge, problem -> { });
+        gate.close();
+        assertSpoolHoldsOnly();
+        GateLauncher.Result stopped = launcher.prepare("vm", config, applied);
+        assertEquals(GateLauncher.FELL_THROUGH, stopped.status(), stopped.stderr());
+        // A gate killed outright leaves its pid file behind: the dead pid is not asked either.
+        Process exited = new ProcessBuilder("true").start();
+        exited.waitFor();
+        Files.writeString(spool.resolve(GateSpool.PID_FILE), exited.pid() + "\n");
+        GateLauncher.Result dead = launcher.prepare("vm", config, applied);
+        assertEquals(GateLauncher.FELL_THROUGH, dead.status(), dead.stderr());
+        assertTrue(dead.millis() < 900, "no budget waited for a dead gate: " + dead.millis() + " ms");
+        assertSpoolHoldsOnly(GateSpool.PID_FILE);
+    }
+
+    /** A live process claims the spool but never answers (a hung service): the budget runs out, and the question is cleaned up. */
+    @Test
+    void anUnresponsiveGateCostsTheBudgetThenThePlanRunsInProcess() throws Exception {
+        Files.createDirectories(spool, PosixFilePermissions.asFileAttribute(PosixFilePermissions.fromString("rwx------")));
+        Files.writeString(spool.resolve(GateSpool.PID_FILE), ProcessHandle.current().pid() + "\n");
+        GateLauncher.Result silent = launcher.prepare("vm", config, applied);
+        assertEquals(GateLauncher.FELL_THROUGH, silent.status(), silent.stderr());
+        assertTrue(silent.millis() >= ResidentGate.BUDGET_SECONDS * 1000L && silent.millis() < ResidentGate.BUDGET_SECONDS * 1000L + 2000,
+                "waited the budget and no more: " + silent.millis() + " ms");
+        assertSpoolHoldsOnly(GateSpool.PID_FILE);
+    }
+
+    /** Answers that are not a verdict on this question: another question's digest, a status that is no verdict, a refusal that says nothing, a line that is no finding. */
+    @Test
+    void garbledAnswersAreNeverTaken() throws Exception {
+        Files.createDirectories(spool, PosixFilePermissions.asFileAttribute(PosixFilePermissions.fromString("rwx------")));
+        Files.writeString(spool.resolve(GateSpool.PID_FILE), ProcessHandle.current().pid() + "\n");
+        List<String> garbage = List.of(
+                "vfio-tune-gate 1 " + "0".repeat(64) + " 0\nvfio-tune-gate end\n",
+                "vfio-tune-gate 1 SUM 7\nvfio-tune-gate end\n",
+                "vfio-tune-gate 1 SUM 2\nvfio-tune-gate end\n",
+                "vfio-tune-gate 1 SUM 0\nyou may start\nvfio-tune-gate end\n",
+                "\u0000\u00ff garbage\nvfio-tune-gate end\n",
+                GateSpool.IN_PROCESS + "\n" + GateSpool.END + "\n");
+        for (String answer : garbage) {
+            try (FakeGate fake = new FakeGate(spool, answer)) {
+                GateLauncher.Result result = launcher.prepare("vm", config, notApplied);
+                assertEquals(GateLauncher.FELL_THROUGH, result.status(), answer + " => " + result.stderr());
+                assertEquals("", result.stderr(), "a garbled answer prints nothing");
+                assertEquals(1, fake.answered(), "the fake gate was asked");
+            }
+        }
+    }
+
+    /** Questions no launcher writes: garbage, 100 MB, a file, a symlink for the answer. Each is turned away unread, and the next real question is answered at once. */
+    @Test
+    void hostileQuestionsCannotStallTheGate() throws Exception {
+        List<String> problems = Collections.synchronizedList(new ArrayList<>());
+        try (GateSpool gate = GateSpool.start(spool, ResidentGate::judge, problems::add)) {
+            Path garbage = question("garbage", "hello\n".getBytes(StandardCharsets.UTF_8), "<domain/>".getBytes(StandardCharsets.UTF_8));
+            Path huge = question("huge", "vfio-tune-gate 1\nvm\n\n".getBytes(StandardCharsets.UTF_8), new byte[0]);
+            try (RandomAccessFile domain = new RandomAccessFile(huge.resolve("domain.xml").toFile(), "rw")) {
+                domain.setLength(100L * 1024 * 1024); // sparse: 100 MB that the gate must not read
+            }
+            Path hugeQuestion = question("huge-question", new byte[64 * 1024], "<domain/>".getBytes(StandardCharsets.UTF_8));
+            Path stolen = Files.writeString(work.resolve("precious"), "not an answer\n");
+            Path symlinked = work.resolve("symlinked");
+            Files.createDirectory(symlinked);
+            Files.writeString(symlinked.resolve("question"), "vfio-tune-gate 1\nvm\n\n");
+            Files.writeString(symlinked.resolve("domain.xml"), "<domain/>");
+            Files.createSymbolicLink(symlinked.resolve("answer"), stolen);
+            Files.writeString(work.resolve("q.file"), "not a directory");
+            // Held open before they go in, as the launcher holds its own: a FIFO keeps what is written only while someone has it open.
+            List<RandomAccessFile> answers = new ArrayList<>();
+            for (Path hostile : List.of(garbage, huge, hugeQuestion)) {
+                answers.add(new RandomAccessFile(hostile.resolve("answer").toFile(), "rw"));
+            }
+            try {
+                for (Path hostile : List.of(garbage, huge, hugeQuestion, symlinked, work.resolve("q.file"))) {
+                    Files.move(hostile, spool.resolve("q." + hostile.getFileName()));
+                }
+                for (RandomAccessFile answer : answers) {
+                    assertEquals(GateSpool.IN_PROCESS, assertTimeoutPreemptively(Duration.ofSeconds(5), answer::readLine), "turned away: plan in process");
+                }
+            } finally {
+                for (RandomAccessFile answer : answers) {
+                    answer.close();
+                }
+            }
+            long started = System.nanoTime();
+            GateLauncher.Result after = launcher.prepare("vm", config, applied);
+            assertEquals(0, after.status(), after.stderr());
+            assertEquals(1, gate.answered(), "the real question got the only verdict");
+            assertTrue(System.nanoTime() - started < TimeUnit.SECONDS.toNanos(ResidentGate.BUDGET_SECONDS), "answered within the budget");
+            assertEquals("not an answer\n", Files.readString(stolen), "a symlinked answer is never written through");
+            assertTrue(problems.stream().anyMatch(problem -> problem.contains("the domain is over")), "the huge domain is reported: " + problems);
+            assertEquals(5, problems.size(), "each hostile question reported once: " + problems);
+        }
+    }
+
+    /** The hook's NAME comes from libvirt; one that would break the question's lines is not asked with, it is planned in process. */
+    @Test
+    void aNameWithANewlineFallsBack() throws Exception {
+        try (GateSpool gate = GateSpool.start(spool, ResidentGate::judge, problem -> { })) {
+            GateLauncher.Result result = launcher.prepare("vm\nsecond line", config, applied);
+            assertEquals(GateLauncher.FELL_THROUGH, result.status(), result.stderr());
+            assertEquals(0, gate.answered());
+        }
+    }
+
+    /** Only the gate's own user (root) can ask: another user cannot make a question in the spool, and so plans in process. */
+    @Test
+    void anotherUserCannotAsk() throws Exception {
+        assumeTrue("root".equals(System.getProperty("user.name")), "switching users needs root");
+        List<String> asNobody = List.of("setpriv", "--reuid=65534", "--regid=65534", "--clear-groups");
+        try (GateSpool gate = GateSpool.start(spool, ResidentGate::judge, problem -> { })) {
+            // Everything up to the spool is open to all, so it is the spool's own mode that keeps them out.
+            for (Path open : List.of(work, work.resolve("run"))) {
+                Files.setPosixFilePermissions(open, PosixFilePermissions.fromString("rwxr-xr-x"));
+            }
+            Files.setPosixFilePermissions(config, PosixFilePermissions.fromString("rw-r--r--"));
+            GateLauncher.Result nobody = launcher.prepare("vm", config, applied, asNobody);
+            assertEquals(GateLauncher.FELL_THROUGH, nobody.status(), nobody.stderr());
+            List<String> mktemp = new ArrayList<>(asNobody);
+            mktemp.addAll(List.of("mktemp", "-d", spool + "/.q.XXXXXX"));
+            Process ask = new ProcessBuilder(mktemp).redirectErrorStream(true).start();
+            String said = new String(ask.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
+            assertTrue(ask.waitFor() != 0 && said.contains("Permission denied"), "another user cannot put a question in the spool: " + said);
+            assertEquals(0, gate.answered());
+            assertSpoolHoldsOnly(GateSpool.PID_FILE);
+        }
+        // And the gate will not serve from a spool that others can enter.
+        Files.setPosixFilePermissions(spool, PosixFilePermissions.fromString("rwxr-xr-x"));
+        IOException loose = assertThrows(IOException.class, () -> GateSpool.start(spool, ResidentGate::judge, problem -> { }));
+        assertTrue(loose.getMessage().contains("mode 0700"), loose.getMessage());
+    }
+
+    private Path question(String name, byte[] question, byte[] domain) throws IOException, InterruptedException {
+        Path directory = Files.createDirectory(work.resolve(name));
+        Files.write(directory.resolve("question"), question);
+        Files.write(directory.resolve("domain.xml"), domain);
+        Process fifo = new ProcessBuilder("mkfifo", "-m", "600", directory.resolve("answer").toString()).inheritIO().start();
+        assertEquals(0, fifo.waitFor());
+        return directory;
+    }
+
+    private void assertSpoolHoldsOnly(String... names) throws IOException {
+        try (Stream<Path> entries = Files.list(spool)) {
+            assertEquals(List.of(names), entries.map(path -> path.getFileName().toString()).sorted().toList(), "what is left in the spool");
+        }
+    }
+
+    /** A stand-in gate that answers every question with fixed text, SUM replaced by the question's true digest. */
+    private static final class FakeGate implements AutoCloseable {
+        private final WatchService watcher;
+        private final Thread thread;
+        private volatile int answered;
+
+        FakeGate(Path spool, String answer) throws IOException {
+            watcher = spool.getFileSystem().newWatchService();
+            spool.register(watcher, StandardWatchEventKinds.ENTRY_CREATE);
+            thread = new Thread(() -> {
+                try {
+                    while (true) {
+                        WatchKey key = watcher.take();
+                        for (var event : key.pollEvents()) {
+                            if (event.context() instanceof Path name && name.toString().startsWith("q.")) {
+                                Path question = spool.resolve(name);
+                                MessageDigest digest = MessageDigest.getInstance("SHA-256");
+                                digest.update(Files.readAllBytes(question.resolve("question")));
+                                digest.update(Files.readAllBytes(question.resolve("domain.xml")));
+                                String text = answer.replace("SUM", HexFormat.of().formatHex(digest.digest()));
+                                try (RandomAccessFile fifo = new RandomAccessFile(question.resolve("answer").toFile(), "rw")) {
+                                    fifo.write(text.getBytes(StandardCharsets.ISO_8859_1));
+                                }
+                                answered++;
+                            }
+                        }
+                        key.reset();
+                    }
+                } catch (Exception e) {
+                    // closed: the test is over
+                }
+            }, "fake-gate");
+            thread.setDaemon(true);
+            thread.start();
+        }
+
+        int answered() {
+            return answered;
+        }
+
+        @Override
+        public void close() throws Exception {
+            watcher.close();
+            thread.join(5000);
+        }
+    }
+}
