@@ -106,20 +106,22 @@ final class ResidentGate {
                 gate=%1$s
                 if [ "$2/$3" = prepare/begin ] && [ -f "$gate/%2$s" ] && kill -0 "$(cat "$gate/%2$s" 2>/dev/null)" 2>/dev/null \\
                     && question=$(mktemp -d "$gate/.q.XXXXXX" 2>/dev/null); then
-                    trap 'rm -f "$xml" "$xml.answer"; rm -rf "$question"' EXIT
+                    trap 'rm -f "$xml"; rm -rf "$question"' EXIT
                     # "command exec": a bare exec whose redirection fails ends sh with status 2, which libvirt would take for a refusal.
                     if printf '%3$s\\n%%s\\n%%s\\n' "$1" "${VFIO_TUNE_CONFIG:-}" > "$question/question" && cp "$xml" "$question/domain.xml" \\
                         && mkfifo -m 600 "$question/answer" && sum=$(cat "$question/question" "$question/domain.xml" | sha256sum) \\
                         && command exec 3<>"$question/answer" && mv "$question" "$gate/q.${question##*/.q.}"; then
                         question="$gate/q.${question##*/.q.}"
-                        (while IFS= read -r line; do printf '%%s\\n' "$line"; [ "$line" = '%4$s' ] && exit 0; done; exit 1) <&3 > "$xml.answer" &
+                        # The reply stays in the question's own directory (root's, 0700): a name in /tmp could be
+                        # guessed from $xml and made a FIFO or file by another user, who would then write the verdict.
+                        (while IFS= read -r line; do printf '%%s\\n' "$line"; [ "$line" = '%4$s' ] && exit 0; done; exit 1) <&3 > "$question/reply" &
                         reader=$!
                         (sleep %5$d; kill "$reader") </dev/null >/dev/null 2>&1 &
                         watchdog=$!
                         if wait "$reader"; then
                             kill "$watchdog" 2>/dev/null
-                            head=$(sed -n 1p "$xml.answer")
-                            findings=$(sed '1d;$d' "$xml.answer")
+                            head=$(sed -n 1p "$question/reply")
+                            findings=$(sed '1d;$d' "$question/reply")
                             case $head in
                                 "vfio-tune-gate 1 ${sum%%%% *} 0") status=0 ;;
                                 "vfio-tune-gate 1 ${sum%%%% *} 2") status=2 ;;
