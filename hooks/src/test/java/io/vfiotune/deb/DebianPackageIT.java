@@ -33,8 +33,8 @@ class DebianPackageIT {
     private static final String DOMAIN = "vt-deb-gate";
     private static final String HOOK = "/etc/libvirt/hooks/qemu.d/50-vfio-tune";
     private static final String SHARE = "/mnt/vfio-tune";
-    /** Hook runs per timing; the median is compared. */
-    private static final int RUNS = 11;
+    /** Class-load log of one hook run, inside the stack; removed after each count. */
+    private static final String CLASS_LOG = "/tmp/vfio-tune-class-load.log";
 
     /**
      * Left out of the before/after file lists, each for a reason: dpkg's and apt's own
@@ -151,65 +151,62 @@ class DebianPackageIT {
 
     /**
      * A JVM update replaces the JRE's base class archive, which voids the hook's archive: the
-     * hook still works, says so once, and is slower; the dpkg trigger on /usr/lib/jvm (fired
-     * here as a JVM package's files would fire it) rebuilds the archive, and the hook is back to
-     * its time.
+     * hook still works, says so once, and loads its classes from the jars again; the dpkg
+     * trigger on /usr/lib/jvm (fired here as a JVM package's files would fire it) rebuilds the
+     * archive, and the hook's classes come from it again. What that is worth in time is
+     * src/scripts/bench-hook's business (a benchmark, not a timed test): this judges the mechanism.
      */
     private static void jvmUpdateRebuildsTheArchive(ChrootStack stack) throws IOException {
         Path applied = stack.stage("applied.xml", Files.readAllBytes(ROOT.resolve("src/golden/clique-t4-pair-switch/expected.xml")));
         String hookInput = stack.inside(applied);
-        Timing fresh = time(stack, hookInput);
+        long fresh = classesFromHookArchive(stack, hookInput);
+        // A whole plan loads about 3,400 classes: the JDK's own from the JRE's base archive, and about 1,900
+        // (the XML stack, JAXB, Guice, picocli, vfio-tune, and the JDK classes the base archive lacks) from the hook's.
+        assertTrue(fresh > 1000, "after install the hook's classes come from its archive: " + fresh);
 
         // What a JRE update does to the hook's archive: a base archive of another build (the JVM regenerates its own).
         // With G1, as the JDK's build dumps it: only G1 archives heap objects (the module graph), and on a small
-        // machine the JVM would otherwise pick the serial GC and write a slower base archive than the one it replaces.
+        // machine the JVM would otherwise pick the serial GC and write another base archive than the one it replaces.
         ok(stack.run(List.of("java", "-XX:+UseG1GC", "-Xshare:dump"), 300));
         Libvirt.Result first = stack.run(List.of("sh", "-c", HOOK + " " + DOMAIN + " prepare begin - < " + hookInput), 120);
         assertEquals(0, first.status(), first.stderr());
         assertTrue(first.stderr().contains("vfio-tune: warning [CLASS-ARCHIVE-UNUSED] /var/cache/vfio-tune/hook-"), first.stderr());
         Libvirt.Result second = stack.run(List.of("sh", "-c", HOOK + " " + DOMAIN + " prepare begin - < " + hookInput), 120);
+        assertEquals(0, second.status(), second.stderr());
         assertFalse(second.stderr().contains("CLASS-ARCHIVE-UNUSED"), "said once: " + second.stderr());
-        Timing stale = time(stack, hookInput);
+        long stale = classesFromHookArchive(stack, hookInput);
+        assertEquals(0, stale, "the updated JVM drops the voided archive whole");
 
         long triggerStarted = System.nanoTime();
         Libvirt.Result triggered = ok(stack.run(List.of("sh", "-c", "dpkg-trigger --no-await /usr/lib/jvm && dpkg --triggers-only --pending"), 300));
         double triggerSeconds = (System.nanoTime() - triggerStarted) / 1e9;
         assertTrue(triggered.stdout().contains("vfio-tune: remade class archive (the JVM no longer used the old one) /var/cache/vfio-tune/hook-"),
                 triggered.stdout() + triggered.stderr());
-        Timing rebuilt = time(stack, hookInput);
+        long rebuilt = classesFromHookArchive(stack, hookInput);
         Libvirt.Result quiet = stack.run(List.of("sh", "-c", HOOK + " " + DOMAIN + " prepare begin - < " + hookInput), 120);
+        assertEquals(0, quiet.status(), quiet.stderr());
         assertFalse(quiet.stderr().contains("CLASS-ARCHIVE-UNUSED"), quiet.stderr());
 
-        System.out.printf("hook, annotated prepare (4 hostdevs), fastest/median of %d runs, ms: %s after install, %s with the voided archive, "
-                + "%s after the trigger rebuilt it (trigger took %.1f s)%n", RUNS, fresh, stale, rebuilt, triggerSeconds);
-        // Judged on the fastest run: on a shared 2-core machine other work slows single runs, never speeds them up.
-        assertTrue(rebuilt.fastest() <= Math.max(fresh.fastest() * 1.25, fresh.fastest() + 40), "back to its time: " + rebuilt + " against " + fresh + " after install");
-        assertTrue(stale.fastest() >= rebuilt.fastest() * 1.3, "without its archive the hook is slower: " + stale + " against " + rebuilt);
+        System.out.printf("hook, annotated prepare (4 hostdevs), classes loaded from the hook's archive: %d after install, %d with the voided archive, "
+                + "%d after the trigger rebuilt it (trigger took %.1f s)%n", fresh, stale, rebuilt, triggerSeconds);
+        // The same training run on the same jars: the rebuilt archive serves the plan as the first did.
+        // (Not equal to the class: the JDK spins a few hidden classes, lambda forms, per run.)
+        assertTrue(rebuilt >= fresh * 0.98, "the rebuilt archive serves the hook again: " + rebuilt + " classes against " + fresh + " after install");
     }
 
-    private record Timing(double fastest, double median) {
-        @Override
-        public String toString() {
-            return String.format(java.util.Locale.ROOT, "%.0f/%.0f", fastest, median);
-        }
-    }
-
-    /** Wall times of the installed hook, as libvirt runs it, on an applied domain (the gate passes after the whole plan). */
-    private static Timing time(ChrootStack stack, String input) {
-        Libvirt.Result times = ok(stack.run(List.of("sh", "-c", """
-                "$0" vt-warm prepare begin - < "$1" >/dev/null 2>&1
-                i=0
-                while [ $i -lt "$2" ]; do
-                    start=$(date +%s%N)
-                    "$0" vt-bench prepare begin - < "$1" >/dev/null 2>&1 || { echo "hook failed: $?" >&2; exit 1; }
-                    end=$(date +%s%N)
-                    echo $(( (end - start) / 1000 ))
-                    i=$((i + 1))
-                done
-                """, HOOK, input, Integer.toString(RUNS)), 600));
-        List<Long> micros = times.stdout().lines().map(Long::parseLong).sorted().toList();
-        assertEquals(RUNS, micros.size(), times.stdout());
-        return new Timing(micros.get(0) / 1000.0, micros.get(RUNS / 2) / 1000.0);
+    /**
+     * How many classes one run of the installed hook, as libvirt runs it, takes from its own
+     * (dynamic, "top") archive. _JAVA_OPTIONS comes after the launcher's own -Xlog:disable.
+     */
+    private static long classesFromHookArchive(ChrootStack stack, String input) {
+        Libvirt.Result run = ok(stack.run(List.of("sh", "-c", """
+                rm -f "$2"
+                _JAVA_OPTIONS="-Xlog:class+load=info:file=$2" "$0" vt-classes prepare begin - < "$1" >/dev/null 2>&1 || { echo "hook failed: $?" >&2; exit 1; }
+                [ -s "$2" ] || { echo "no class-load log" >&2; exit 1; }
+                grep -c 'source: shared objects file (top)' "$2" || true
+                rm -f "$2"
+                """, HOOK, input, CLASS_LOG), 120));
+        return Long.parseLong(run.stdout().strip());
     }
 
     /** Every path of the stack's root, with its type, outside the directories that are not the package's business. */
