@@ -11,10 +11,10 @@ import java.util.concurrent.Callable;
 /**
  * Only the resident gate, without watching libvirt: for hosts that do not run
  * {@code watch}, and for the benchmark and the tests. It answers until it is
- * stopped (SIGTERM), then removes its socket.
+ * stopped (SIGTERM), then removes its pid file.
  */
 @Command(name = "gate-service", hidden = true,
-        description = "Answer the hook's prepare-begin gate on the configured gate-socket until stopped (watch does this too).")
+        description = "Answer the hook's prepare-begin gate in the configured gate-directory until stopped (watch does this too).")
 final class GateServiceCommand implements Callable<Integer> {
     @ParentCommand
     Main main;

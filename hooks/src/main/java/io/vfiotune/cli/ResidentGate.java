@@ -40,21 +40,46 @@ final class ResidentGate {
         return value.equals(OFF) || value.isEmpty() ? Optional.empty() : Optional.of(Path.of(value).toAbsolutePath().normalize());
     }
 
+    /** The gate's judge: the hook's own verdict, and its syslog record once the launcher has it. */
+    static final GateSpool.Judge JUDGE = new GateSpool.Judge() {
+        @Override
+        public GateSpool.Verdict judge(String name, String config, byte[] xml) {
+            return ResidentGate.judge(name, config, xml);
+        }
+
+        @Override
+        public void delivered(String name, String config, GateSpool.Verdict verdict) {
+            recordInSyslog(config, verdict);
+        }
+    };
+
     /**
      * The verdict {@code vfio-tune hook NAME prepare begin} would give in a
      * process of its own, with the environment libvirt leaves it: only the
-     * configuration file the hook names. Findings go to syslog as well when
-     * that configuration asks for it, as the hook's own would.
+     * configuration file the hook names. Nothing goes to syslog here: a
+     * verdict the launcher does not take is given again by the hook's JVM.
      */
     static GateSpool.Verdict judge(String name, String config, byte[] xml) {
-        Map<String, String> environment = config.isEmpty() ? Map.of() : Map.of(HostSettings.CONFIG_ENVIRONMENT_VARIABLE, config);
         ByteArrayOutputStream findings = new ByteArrayOutputStream();
-        PrintStream err = Main.syslogRequested(environment) ? SyslogTee.wrap(findings, io.vfiotune.probe.facts.SystemLog.open())
-                : new PrintStream(findings, true, StandardCharsets.UTF_8);
+        PrintStream err = new PrintStream(findings, true, StandardCharsets.UTF_8);
         PrintStream out = new PrintStream(OutputStream.nullOutputStream(), true, StandardCharsets.UTF_8);
-        int status = Main.run(new String[] {"hook", name, "prepare", "begin"}, new Main.Console(new ByteArrayInputStream(xml), out, err, environment));
+        int status = Main.run(new String[] {"hook", name, "prepare", "begin"}, new Main.Console(new ByteArrayInputStream(xml), out, err, environment(config)));
         err.flush();
         return new GateSpool.Verdict(status, findings.toString(StandardCharsets.UTF_8));
+    }
+
+    /** The findings of a delivered verdict to syslog, when the hook's configuration asks for it, as the hook's own JVM records them. */
+    static void recordInSyslog(String config, GateSpool.Verdict verdict) {
+        if (verdict.findings().isEmpty() || !Main.syslogRequested(environment(config))) {
+            return;
+        }
+        PrintStream tee = SyslogTee.wrap(OutputStream.nullOutputStream(), io.vfiotune.probe.facts.SystemLog.open());
+        tee.print(verdict.findings());
+        tee.flush();
+    }
+
+    private static Map<String, String> environment(String config) {
+        return config.isEmpty() ? Map.of() : Map.of(HostSettings.CONFIG_ENVIRONMENT_VARIABLE, config);
     }
 
     /** Starts answering in the configured spool; a gate that cannot start is a warning, never the end of the service. */
@@ -70,9 +95,9 @@ final class ResidentGate {
             return Optional.empty();
         }
         try {
-            GateSpool gate = GateSpool.start(directory.get(), ResidentGate::judge, problem -> warn(console, directory.get(), problem));
-            gate.warmUp(console.environment().getOrDefault(HostSettings.CONFIG_ENVIRONMENT_VARIABLE, ""), WARM_UP_DOMAIN);
-            console.out().println("vfio-tune: answering gate questions in " + gate.directory());
+            GateSpool gate = GateSpool.startWarm(directory.get(), JUDGE, problem -> warn(console, directory.get(), problem),
+                    console.environment().getOrDefault(HostSettings.CONFIG_ENVIRONMENT_VARIABLE, ""), WARM_UP_DOMAIN);
+            console.out().println("vfio-tune: answering gate questions in " + gate.directory() + " once warm");
             console.out().flush();
             return Optional.of(gate);
         } catch (IOException | RuntimeException e) {
@@ -104,8 +129,14 @@ final class ResidentGate {
         }
         return """
                 gate=%1$s
-                if [ "$2/$3" = prepare/begin ] && [ -f "$gate/%2$s" ] && kill -0 "$(cat "$gate/%2$s" 2>/dev/null)" 2>/dev/null \\
-                    && question=$(mktemp -d "$gate/.q.XXXXXX" 2>/dev/null); then
+                # A live gate: the process with the announced pid started when the gate did (a reused pid did not).
+                gate_is_live() {
+                    read -r gate_stat < "/proc/$1/stat" || return 1
+                    set -- "$2" ${gate_stat##*") "}
+                    [ -n "$1" ] && [ "${21:-}" = "$1" ]
+                }
+                if [ "$2/$3" = prepare/begin ] && [ -f "$gate/%2$s" ] && read -r gate_pid gate_started < "$gate/%2$s" \\
+                    && gate_is_live "$gate_pid" "$gate_started" 2>/dev/null && question=$(mktemp -d "$gate/.q.XXXXXX" 2>/dev/null); then
                     trap 'rm -f "$xml"; rm -rf "$question"' EXIT
                     # "command exec": a bare exec whose redirection fails ends sh with status 2, which libvirt would take for a refusal.
                     if printf '%3$s\\n%%s\\n%%s\\n' "$1" "${VFIO_TUNE_CONFIG:-}" > "$question/question" && cp "$xml" "$question/domain.xml" \\
@@ -118,7 +149,8 @@ final class ResidentGate {
                         reader=$!
                         (sleep %5$d; kill "$reader") </dev/null >/dev/null 2>&1 &
                         watchdog=$!
-                        if wait "$reader"; then
+                        # wait's stderr to /dev/null: dash would print "Terminated" for a reader the watchdog ended, and libvirt shows a hook's stderr.
+                        if wait "$reader" 2>/dev/null; then
                             kill "$watchdog" 2>/dev/null
                             head=$(sed -n 1p "$question/reply")
                             findings=$(sed '1d;$d' "$question/reply")

@@ -1,7 +1,8 @@
 package io.vfiotune.gate;
 
 import java.io.IOException;
-import java.io.RandomAccessFile;
+import java.nio.ByteBuffer;
+import java.nio.channels.SeekableByteChannel;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.ClosedWatchServiceException;
 import java.nio.file.DirectoryStream;
@@ -9,6 +10,7 @@ import java.nio.file.Files;
 import java.nio.file.LinkOption;
 import java.nio.file.Path;
 import java.nio.file.StandardCopyOption;
+import java.nio.file.StandardOpenOption;
 import java.nio.file.StandardWatchEventKinds;
 import java.nio.file.WatchEvent;
 import java.nio.file.WatchKey;
@@ -66,7 +68,13 @@ public final class GateSpool implements AutoCloseable {
     public static final String QUESTION_HEADER = "vfio-tune-gate 1";
     public static final String END = "vfio-tune-gate end";
     public static final String IN_PROCESS = "vfio-tune-gate 1 - in-process";
-    /** The file whose live pid tells the launcher that someone answers; without it the launcher asks no one. */
+    /**
+     * The file that tells the launcher someone answers: the gate's pid and that
+     * process's start time (clock ticks since boot, field 22 of
+     * {@code /proc/PID/stat}). Without it, or when no live process has both, the
+     * launcher asks no one; the start time keeps a pid the kernel reused for
+     * another process from costing every VM start the whole budget.
+     */
     public static final String PID_FILE = "pid";
     /** The same bound the planner's own reader applies (a compile-time constant). */
     static final long MAX_DOCUMENT_BYTES = io.vfiotune.xml.engine.SecureXmlReader.MAX_DOCUMENT_BYTES;
@@ -80,6 +88,15 @@ public final class GateSpool implements AutoCloseable {
     @FunctionalInterface
     public interface Judge {
         Verdict judge(String name, String config, byte[] xml);
+
+        /**
+         * The launcher got this verdict: it prints the findings and exits with it.
+         * Only now may the gate record them (syslog) as the hook would: a verdict
+         * that is not delivered (exit 1, too large, no reader) is given again by
+         * the hook's own JVM, which records it itself.
+         */
+        default void delivered(String name, String config, Verdict verdict) {
+        }
     }
 
     /** The gate's exit status and the findings it printed, one per line. */
@@ -94,6 +111,8 @@ public final class GateSpool implements AutoCloseable {
     private final ThreadPoolExecutor handlers;
     private final Object judging = new Object();
     private final AtomicLong answered = new AtomicLong();
+    /** Set by close(), read under {@code judging}: a warm-up that ends after close must not announce. */
+    private boolean closed;
 
     private GateSpool(Path directory, UserPrincipal owner, WatchService watcher, Judge judge, Consumer<String> log) {
         this.directory = directory;
@@ -109,14 +128,47 @@ public final class GateSpool implements AutoCloseable {
     }
 
     /**
-     * Starts answering in {@code directory}, made 0700 when missing. A
-     * directory that others can enter or that belongs to someone else is
-     * refused, and so is one where another live gate answers; leftovers of a
-     * gate that died are removed.
+     * Starts answering in {@code directory}, made 0700 when missing, and
+     * announces itself at once. A directory that others can enter or that
+     * belongs to someone else is refused, and so is one where another live
+     * gate answers; leftovers of a gate that died are removed.
      *
      * @param log where refused questions are reported, one line each
      */
     public static GateSpool start(Path directory, Judge judge, Consumer<String> log) throws IOException {
+        GateSpool gate = open(directory, judge, log);
+        gate.announce();
+        return gate;
+    }
+
+    /**
+     * As {@link #start(Path, Judge, Consumer)}, but judges {@code warmUpXml} (a
+     * question nobody asked) first, in the background, and announces itself
+     * only then. The first plan in a JVM loads and links about 3,000 classes and
+     * takes longer than the launcher's budget: announced before that, the first
+     * VM start after the service started would wait the whole budget and then
+     * plan in process anyway.
+     */
+    public static GateSpool startWarm(Path directory, Judge judge, Consumer<String> log, String warmUpConfig, byte[] warmUpXml) throws IOException {
+        GateSpool gate = open(directory, judge, log);
+        gate.handlers.execute(() -> {
+            try {
+                synchronized (gate.judging) {
+                    judge.judge("vfio-tune-warm-up", warmUpConfig, warmUpXml);
+                }
+            } catch (RuntimeException e) {
+                log.accept("the warm-up plan failed (" + e + "); answering cold");
+            }
+            try {
+                gate.announce();
+            } catch (IOException e) {
+                log.accept("cannot announce the gate in " + gate.directory + " (" + e.getMessage() + "); the hook plans in process");
+            }
+        });
+        return gate;
+    }
+
+    private static GateSpool open(Path directory, Judge judge, Consumer<String> log) throws IOException {
         requireNonNull(judge, "judge is null");
         requireNonNull(log, "log is null");
         Path spool = directory.toAbsolutePath().normalize();
@@ -136,7 +188,7 @@ public final class GateSpool implements AutoCloseable {
             throw new IOException(spool + " must be a directory of " + self.getName() + " with mode 0700, and is "
                     + (attributes.isDirectory() ? "of " + attributes.owner().getName() + " with mode " + PosixFilePermissions.toString(attributes.permissions()) : "not a directory"));
         }
-        Optional<Long> other = livePid(spool);
+        Optional<Long> other = liveGate(spool);
         if (other.isPresent() && other.get() != ProcessHandle.current().pid()) {
             throw new IOException("another vfio-tune gate (pid " + other.get() + ") already answers in " + spool);
         }
@@ -151,10 +203,35 @@ public final class GateSpool implements AutoCloseable {
         Thread loop = new Thread(gate::watchLoop, "vfio-tune-gate-watch");
         loop.setDaemon(true);
         loop.start();
-        // Announced last: the launcher asks only once the watch is in place.
-        Path pid = Files.writeString(Files.createTempFile(spool, ".pid", ".tmp"), ProcessHandle.current().pid() + "\n", StandardCharsets.UTF_8);
-        Files.move(pid, spool.resolve(PID_FILE), StandardCopyOption.ATOMIC_MOVE, StandardCopyOption.REPLACE_EXISTING);
         return gate;
+    }
+
+    /** Writes the pid file: the launcher asks only once the watch is in place (and the gate is warm). */
+    private void announce() throws IOException {
+        synchronized (judging) {
+            if (closed) {
+                return;
+            }
+            Path pid = Files.writeString(Files.createTempFile(directory, ".pid", ".tmp"), announcement(ProcessHandle.current().pid()).orElseThrow(
+                    () -> new IOException("no start time for this process in /proc/self/stat")), StandardCharsets.UTF_8);
+            Files.move(pid, directory.resolve(PID_FILE), StandardCopyOption.ATOMIC_MOVE, StandardCopyOption.REPLACE_EXISTING);
+        }
+    }
+
+    /** The pid file's line for a live process: its pid and start time; empty when /proc does not show it. */
+    public static Optional<String> announcement(long pid) {
+        return startTime(pid).map(started -> pid + " " + started + "\n");
+    }
+
+    /** Field 22 of /proc/PID/stat, counted after the command name (which may hold spaces and parentheses). */
+    private static Optional<String> startTime(long pid) {
+        try {
+            String stat = Files.readString(Path.of("/proc", Long.toString(pid), "stat"), StandardCharsets.UTF_8);
+            String[] fields = stat.substring(stat.lastIndexOf(") ") + 2).strip().split(" ");
+            return fields.length > 19 ? Optional.of(fields[19]) : Optional.empty();
+        } catch (IOException | RuntimeException e) {
+            return Optional.empty();
+        }
     }
 
     public Path directory() {
@@ -166,29 +243,12 @@ public final class GateSpool implements AutoCloseable {
         return answered.get();
     }
 
-    /**
-     * Judges one question nobody asked, in the background: the first plan in
-     * a JVM loads and links about 3,000 classes and takes longer than the
-     * launcher's budget, so without this the first VM start after boot would
-     * always fall back.
-     */
-    public void warmUp(String config, byte[] xml) {
+    /** The pid in {@code spool/pid} when a live process has that pid and the start time written beside it. */
+    static Optional<Long> liveGate(Path spool) {
         try {
-            handlers.execute(() -> {
-                synchronized (judging) {
-                    judge.judge("vfio-tune-warm-up", config, xml);
-                }
-            });
-        } catch (RejectedExecutionException e) {
-            // Already busy with real questions, which warm it up as well.
-        }
-    }
-
-    /** The pid in {@code spool/pid} when that process is alive. */
-    static Optional<Long> livePid(Path spool) {
-        try {
-            long pid = Long.parseLong(Files.readString(spool.resolve(PID_FILE), StandardCharsets.UTF_8).strip());
-            return ProcessHandle.of(pid).filter(ProcessHandle::isAlive).map(ProcessHandle::pid);
+            String[] announced = Files.readString(spool.resolve(PID_FILE), StandardCharsets.UTF_8).strip().split(" ");
+            long pid = Long.parseLong(announced[0]);
+            return announced.length == 2 && startTime(pid).filter(announced[1]::equals).isPresent() ? Optional.of(pid) : Optional.empty();
         } catch (IOException | NumberFormatException e) {
             return Optional.empty();
         }
@@ -247,7 +307,7 @@ public final class GateSpool implements AutoCloseable {
             }
             byte[] questionBytes = Files.readAllBytes(question.resolve("question"));
             byte[] xml = Files.readAllBytes(question.resolve("domain.xml"));
-            List<String> lines = new String(questionBytes, StandardCharsets.UTF_8).lines().toList();
+            List<String> lines = questionLines(new String(questionBytes, StandardCharsets.UTF_8));
             Verdict verdict;
             synchronized (judging) {
                 verdict = judge.judge(lines.get(1), lines.get(2), xml);
@@ -260,6 +320,7 @@ public final class GateSpool implements AutoCloseable {
             }
             if (reply(question, "vfio-tune-gate 1 " + sha256(questionBytes, xml) + " " + verdict.status() + "\n" + verdict.findings() + END + "\n")) {
                 answered.incrementAndGet();
+                judge.delivered(lines.get(1), lines.get(2), verdict);
             }
         } catch (IOException | RuntimeException e) {
             log.accept("no answer for " + question + ": " + e);
@@ -285,7 +346,7 @@ public final class GateSpool implements AutoCloseable {
         if (Files.size(question.resolve("domain.xml")) > MAX_DOCUMENT_BYTES) {
             return Optional.of("the domain is over " + MAX_DOCUMENT_BYTES + " bytes; the hook's own plan refuses it");
         }
-        List<String> lines = Files.readString(question.resolve("question"), StandardCharsets.UTF_8).lines().toList();
+        List<String> lines = questionLines(Files.readString(question.resolve("question"), StandardCharsets.UTF_8));
         if (lines.size() != 3 || !lines.get(0).equals(QUESTION_HEADER)) {
             return Optional.of("the question is not '" + QUESTION_HEADER + "', a name and a configuration path");
         }
@@ -293,9 +354,21 @@ public final class GateSpool implements AutoCloseable {
     }
 
     /**
+     * The question's lines as the launcher's printf wrote them: split on
+     * newlines only, so a carriage return (which libvirt allows in a name)
+     * stays in its line; a trailing newline ends the last one.
+     */
+    private static List<String> questionLines(String text) {
+        String body = text.endsWith("\n") ? text.substring(0, text.length() - 1) : text;
+        return List.of(body.split("\n", -1));
+    }
+
+    /**
      * Writes {@code text} into the question's answer FIFO. It is opened for
-     * reading and writing, which never blocks on Linux, and only a FIFO is
-     * written: a symlink or file in its place is not followed.
+     * reading and writing, which never blocks on Linux; only a FIFO is written
+     * (a symlink in its place is not followed), and nothing is ever created: a
+     * client that gave up may be removing its question this very moment, and a
+     * file made in it would keep its directory in the spool for good.
      */
     private boolean reply(Path question, String text) {
         Path fifo = question.resolve("answer");
@@ -305,8 +378,11 @@ public final class GateSpool implements AutoCloseable {
                 log.accept(fifo + " is not a FIFO; no answer");
                 return false;
             }
-            try (RandomAccessFile answer = new RandomAccessFile(fifo.toFile(), "rw")) {
-                answer.write(text.getBytes(StandardCharsets.UTF_8));
+            try (SeekableByteChannel answer = Files.newByteChannel(fifo, StandardOpenOption.READ, StandardOpenOption.WRITE, LinkOption.NOFOLLOW_LINKS)) {
+                ByteBuffer bytes = ByteBuffer.wrap(text.getBytes(StandardCharsets.UTF_8));
+                while (bytes.hasRemaining()) {
+                    answer.write(bytes);
+                }
             }
             return true;
         } catch (IOException e) {
@@ -341,8 +417,11 @@ public final class GateSpool implements AutoCloseable {
     @Override
     public void close() {
         try {
-            if (livePid(directory).filter(pid -> pid == ProcessHandle.current().pid()).isPresent()) {
-                Files.deleteIfExists(directory.resolve(PID_FILE));
+            synchronized (judging) {
+                closed = true;
+                if (liveGate(directory).filter(pid -> pid == ProcessHandle.current().pid()).isPresent()) {
+                    Files.deleteIfExists(directory.resolve(PID_FILE));
+                }
             }
         } catch (IOException e) {
             // A pid file of a dead process makes launchers skip the gate all the same.

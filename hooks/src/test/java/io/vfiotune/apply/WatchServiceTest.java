@@ -3,6 +3,7 @@ package io.vfiotune.apply;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import io.vfiotune.gate.GateSpool;
 import io.vfiotune.golden.Libvirt;
 import io.vfiotune.probe.fixture.HostFixture;
 import org.junit.jupiter.api.AfterEach;
@@ -57,7 +58,10 @@ class WatchServiceTest {
                 "io.vfiotune.cli.Main", "watch", "--connect", Libvirt.URI, "--sysfs-root", sysfs.toString()), Map.of("VFIO_TUNE_CONFIG", config.toString()));
         await(() -> watch.text().contains("vfio-tune: watching " + Libvirt.URI), 60, "watch never connected:\n" + watch.text());
         assertTrue(watch.text().contains("vfio-tune: answering gate questions in " + gate), watch.text());
-        assertEquals(Long.toString(watch.process.pid()), Files.readString(gate.resolve("pid")).strip(), "the watch service announced itself as the gate");
+        // Announced once its warm-up plan is done: the pid file names the service's pid and start time.
+        await(() -> Files.exists(gate.resolve(GateSpool.PID_FILE)), 60, "the watch service never announced its gate:\n" + watch.text());
+        assertEquals(GateSpool.announcement(watch.process.pid()).orElseThrow(), Files.readString(gate.resolve(GateSpool.PID_FILE)),
+                "the watch service announced itself as the gate");
 
         long defined = System.nanoTime();
         define("vt-watch-annotated", true);

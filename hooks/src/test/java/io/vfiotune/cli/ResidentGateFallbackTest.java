@@ -27,7 +27,9 @@ import java.util.ArrayList;
 import java.util.Collections;
 import java.util.HexFormat;
 import java.util.List;
+import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicInteger;
 import java.util.stream.Stream;
 
 /**
@@ -81,23 +83,115 @@ class ResidentGateFallbackTest {
         GateLauncher.Result stopped = launcher.prepare("vm", config, applied);
         assertEquals(GateLauncher.FELL_THROUGH, stopped.status(), stopped.stderr());
         // A gate killed outright leaves its pid file behind: the dead pid is not asked either.
-        Process exited = new ProcessBuilder("true").start();
+        Process exited = new ProcessBuilder("sleep", "0.2").start();
+        String announced = GateSpool.announcement(exited.pid()).orElseThrow();
         exited.waitFor();
-        Files.writeString(spool.resolve(GateSpool.PID_FILE), exited.pid() + "\n");
+        Files.writeString(spool.resolve(GateSpool.PID_FILE), announced);
         GateLauncher.Result dead = launcher.prepare("vm", config, applied);
         assertEquals(GateLauncher.FELL_THROUGH, dead.status(), dead.stderr());
         assertTrue(dead.millis() < 900, "no budget waited for a dead gate: " + dead.millis() + " ms");
         assertSpoolHoldsOnly(GateSpool.PID_FILE);
     }
 
+    /**
+     * The dead gate's pid now belongs to another live process (the kernel reuses pids): its start
+     * time is not the announced one, so it is not asked, and a new gate takes the spool over.
+     */
+    @Test
+    void aReusedPidIsNotTakenForTheGate() throws Exception {
+        Files.createDirectories(spool, PosixFilePermissions.asFileAttribute(PosixFilePermissions.fromString("rwx------")));
+        String[] self = GateSpool.announcement(ProcessHandle.current().pid()).orElseThrow().strip().split(" ");
+        Files.writeString(spool.resolve(GateSpool.PID_FILE), self[0] + " " + (Long.parseLong(self[1]) - 1) + "\n");
+        GateLauncher.Result reused = launcher.prepare("vm", config, applied);
+        assertEquals(GateLauncher.FELL_THROUGH, reused.status(), reused.stderr());
+        assertTrue(reused.millis() < 900, "no budget waited for a pid that is not the gate's: " + reused.millis() + " ms");
+        // The old one-field pid file of an earlier version is no announcement either.
+        Files.writeString(spool.resolve(GateSpool.PID_FILE), self[0] + "\n");
+        assertEquals(GateLauncher.FELL_THROUGH, launcher.prepare("vm", config, applied).status());
+        try (GateSpool gate = GateSpool.start(spool, ResidentGate::judge, problem -> { })) {
+            assertEquals(0, launcher.prepare("vm", config, applied).status());
+            assertEquals(1, gate.answered());
+        }
+    }
+
+    /**
+     * The service warms up before it announces itself: until then launchers do not ask
+     * (and wait no budget on a cold plan); once warm it answers.
+     */
+    @Test
+    void theGateAnnouncesItselfOnlyOnceWarm() throws Exception {
+        CountDownLatch warming = new CountDownLatch(1);
+        CountDownLatch release = new CountDownLatch(1);
+        GateSpool.Judge slowFirstPlan = (name, config, xml) -> {
+            if (name.equals("vfio-tune-warm-up")) {
+                warming.countDown();
+                awaitQuietly(release);
+            }
+            return ResidentGate.judge(name, config, xml);
+        };
+        try (GateSpool gate = GateSpool.startWarm(spool, slowFirstPlan, problem -> { }, config.toString(), applied)) {
+            assertTrue(warming.await(30, TimeUnit.SECONDS), "the warm-up runs");
+            assertSpoolHoldsOnly();
+            GateLauncher.Result cold = launcher.prepare("vm", config, applied);
+            assertEquals(GateLauncher.FELL_THROUGH, cold.status(), "not asked while warming: " + cold.stderr());
+            release.countDown();
+            long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(30);
+            while (!Files.exists(spool.resolve(GateSpool.PID_FILE)) && System.nanoTime() < deadline) {
+                Thread.sleep(20);
+            }
+            assertSpoolHoldsOnly(GateSpool.PID_FILE);
+            assertEquals(0, launcher.prepare("vm", config, applied).status());
+            assertEquals(1, gate.answered(), "the warm-up is no answer; the real question is");
+        }
+        assertSpoolHoldsOnly();
+    }
+
+    /**
+     * A verdict is recorded (syslog) by whoever gives it to the launcher: the gate only for the
+     * verdicts the launcher takes; exit 1 and outsized findings are left to the hook's JVM.
+     */
+    @Test
+    void onlyDeliveredVerdictsAreRecordedByTheGate() throws Exception {
+        List<String> delivered = Collections.synchronizedList(new ArrayList<>());
+        GateSpool.Judge recording = new GateSpool.Judge() {
+            @Override
+            public GateSpool.Verdict judge(String name, String config, byte[] xml) {
+                return ResidentGate.judge(name, config, xml);
+            }
+
+            @Override
+            public void delivered(String name, String config, GateSpool.Verdict verdict) {
+                delivered.add(name + " " + verdict.status());
+            }
+        };
+        try (GateSpool gate = GateSpool.start(spool, recording, problem -> { })) {
+            assertEquals(2, launcher.prepare("refused", config, notApplied).status());
+            GateLauncher.Result malformed = launcher.prepare("malformed", config,
+                    "<domain><metadata><vt:tune xmlns:vt='urn:vfio-tune:1'>".getBytes(StandardCharsets.UTF_8));
+            assertEquals(GateLauncher.FELL_THROUGH, malformed.status(), "exit 1 is the hook's own to say: " + malformed.stderr());
+            assertEquals(List.of("refused 2"), delivered);
+            assertEquals(1, gate.answered());
+        }
+    }
+
+    private static void awaitQuietly(CountDownLatch latch) {
+        try {
+            latch.await(60, TimeUnit.SECONDS);
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+        }
+    }
+
     /** A live process claims the spool but never answers (a hung service): the budget runs out, and the question is cleaned up. */
     @Test
     void anUnresponsiveGateCostsTheBudgetThenThePlanRunsInProcess() throws Exception {
         Files.createDirectories(spool, PosixFilePermissions.asFileAttribute(PosixFilePermissions.fromString("rwx------")));
-        Files.writeString(spool.resolve(GateSpool.PID_FILE), ProcessHandle.current().pid() + "\n");
+        Files.writeString(spool.resolve(GateSpool.PID_FILE), GateSpool.announcement(ProcessHandle.current().pid()).orElseThrow());
         GateLauncher.Result silent = launcher.prepare("vm", config, applied);
         assertEquals(GateLauncher.FELL_THROUGH, silent.status(), silent.stderr());
-        assertTrue(silent.millis() >= ResidentGate.BUDGET_SECONDS * 1000L && silent.millis() < ResidentGate.BUDGET_SECONDS * 1000L + 2000,
+        // Under twice the budget: a launcher that waited for the watchdog twice would be caught.
+        assertEquals("", silent.stderr(), "the watchdog's work leaves nothing on the hook's stderr, which libvirt would show");
+        assertTrue(silent.millis() >= ResidentGate.BUDGET_SECONDS * 1000L && silent.millis() < ResidentGate.BUDGET_SECONDS * 2000L,
                 "waited the budget and no more: " + silent.millis() + " ms");
         assertSpoolHoldsOnly(GateSpool.PID_FILE);
     }
@@ -106,7 +200,7 @@ class ResidentGateFallbackTest {
     @Test
     void garbledAnswersAreNeverTaken() throws Exception {
         Files.createDirectories(spool, PosixFilePermissions.asFileAttribute(PosixFilePermissions.fromString("rwx------")));
-        Files.writeString(spool.resolve(GateSpool.PID_FILE), ProcessHandle.current().pid() + "\n");
+        Files.writeString(spool.resolve(GateSpool.PID_FILE), GateSpool.announcement(ProcessHandle.current().pid()).orElseThrow());
         List<String> garbage = List.of(
                 "vfio-tune-gate 1 " + "0".repeat(64) + " 0\nvfio-tune-gate end\n",
                 "vfio-tune-gate 1 SUM 7\nvfio-tune-gate end\n",
@@ -226,7 +320,7 @@ class ResidentGateFallbackTest {
     private static final class FakeGate implements AutoCloseable {
         private final WatchService watcher;
         private final Thread thread;
-        private volatile int answered;
+        private final AtomicInteger asked = new AtomicInteger();
 
         FakeGate(Path spool, String answer) throws IOException {
             watcher = spool.getFileSystem().newWatchService();
@@ -242,10 +336,11 @@ class ResidentGateFallbackTest {
                                 digest.update(Files.readAllBytes(question.resolve("question")));
                                 digest.update(Files.readAllBytes(question.resolve("domain.xml")));
                                 String text = answer.replace("SUM", HexFormat.of().formatHex(digest.digest()));
+                                // Counted before the answer goes out: the launcher may have it, and the test read the count, a moment later.
+                                asked.incrementAndGet();
                                 try (RandomAccessFile fifo = new RandomAccessFile(question.resolve("answer").toFile(), "rw")) {
                                     fifo.write(text.getBytes(StandardCharsets.ISO_8859_1));
                                 }
-                                answered++;
                             }
                         }
                         key.reset();
@@ -259,7 +354,7 @@ class ResidentGateFallbackTest {
         }
 
         int answered() {
-            return answered;
+            return asked.get();
         }
 
         @Override

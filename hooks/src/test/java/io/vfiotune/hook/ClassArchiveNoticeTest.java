@@ -4,17 +4,15 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import io.vfiotune.golden.DevLog;
 import io.vfiotune.golden.Libvirt;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
 import java.nio.file.Files;
-import java.nio.file.LinkOption;
 import java.nio.file.Path;
-import java.nio.file.StandardCopyOption;
 import java.util.ArrayList;
 import java.util.List;
-import java.util.concurrent.TimeUnit;
 
 /**
  * The hook's JVM drops a class archive it cannot use without a word (-Xshare:auto),
@@ -22,11 +20,10 @@ import java.util.concurrent.TimeUnit;
  * (-Dvfio-tune.class-archive, as the installed launcher passes it) and says once,
  * on stderr and in syslog, when the JVM has not mapped it. Real JVMs run here: one
  * with a class archive it maps (a base archive made by this JDK, which any class
- * path may use), one with a damaged archive, which the JVM ignores. A datagram
- * listener stands in for the syslog daemon at /dev/log, as in SyslogTest.
+ * path may use), one with a damaged archive, which the JVM ignores. {@link DevLog}
+ * stands in for the syslog daemon at /dev/log.
  */
 class ClassArchiveNoticeTest {
-    private static final Path DEV_LOG = Path.of("/dev/log");
     private static final String JAVA = ProcessHandle.current().info().command().orElse("java");
 
     @Test
@@ -44,27 +41,7 @@ class ClassArchiveNoticeTest {
     void anArchiveTheJvmDroppedIsReportedOnceOnStderrAndInSyslog(@TempDir Path work) throws Exception {
         // What the JVM makes of an archive from another JVM build or a damaged one is the same: it carries on without it.
         Path archive = Files.write(work.resolve("hook.jsa"), new byte[4096]);
-        Path received = work.resolve("received");
-        Path aside = Path.of("/dev/log.vfio-tune-test");
-        boolean moved = Files.exists(DEV_LOG, LinkOption.NOFOLLOW_LINKS);
-        if (moved) {
-            Files.move(DEV_LOG, aside, StandardCopyOption.ATOMIC_MOVE);
-        }
-        Process listener = new ProcessBuilder("python3", "-c", """
-                import socket, sys
-                s = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
-                s.bind('/dev/log')
-                print('ready', flush=True)
-                s.settimeout(float(sys.argv[2]))
-                with open(sys.argv[1], 'w') as out:
-                    try:
-                        while True:
-                            out.write(s.recv(65536).decode() + '\\n'); out.flush()
-                    except socket.timeout:
-                        pass
-                """, received.toString(), "20").redirectErrorStream(true).start();
-        try {
-            assertEquals("ready", new String(listener.getInputStream().readNBytes(5)));
+        try (DevLog syslog = DevLog.listen(work)) {
             Libvirt.Result first = hook(archive, work);
             assertEquals(0, first.status(), first.stderr());
             assertTrue(first.stderr().startsWith("vfio-tune: warning [CLASS-ARCHIVE-UNUSED] " + archive.toRealPath()
@@ -76,18 +53,11 @@ class ClassArchiveNoticeTest {
             assertEquals(0, second.status(), second.stderr());
             assertEquals("", second.stderr(), "said once, not at every start");
 
-            assertTrue(listener.waitFor(60, TimeUnit.SECONDS), "the syslog stand-in did not finish");
-            List<String> messages = Files.readAllLines(received).stream().filter(line -> !line.isEmpty()).toList();
+            List<String> messages = syslog.awaitMessages(2, 5); // waits for a second message that must not come
             assertEquals(1, messages.size(), "exactly one syslog message: " + messages);
             // <28> = facility daemon (3 << 3) | priority warning (4)
             assertTrue(messages.get(0).matches("<28>\\w{3} [ \\d]\\d \\d\\d:\\d\\d:\\d\\d vfio-tune\\[\\d+\\]: \\[CLASS-ARCHIVE-UNUSED\\] " + archive.toRealPath()
                     + ": the hook's JVM does not use its class archive.*"), messages.get(0));
-        } finally {
-            listener.destroyForcibly().waitFor();
-            Files.deleteIfExists(DEV_LOG);
-            if (moved) {
-                Files.move(aside, DEV_LOG, StandardCopyOption.ATOMIC_MOVE);
-            }
         }
     }
 

@@ -3,6 +3,7 @@ package io.vfiotune.hook;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import io.vfiotune.golden.DevLog;
 import io.vfiotune.golden.Libvirt;
 import io.vfiotune.probe.fixture.HostFixture;
 import org.junit.jupiter.api.Test;
@@ -11,55 +12,29 @@ import org.junit.jupiter.api.io.TempDir;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.nio.file.StandardCopyOption;
 import java.util.List;
 
 /**
  * {@code syslog=yes}: the hook's findings reach syslog(3) through libc, as
- * well as stderr. A small datagram listener stands in for the syslog daemon
- * at /dev/log (a daemon already there is moved aside for the test and put back).
+ * well as stderr. {@link DevLog} stands in for the syslog daemon at /dev/log.
  */
 class SyslogTest {
     private static final Path ROOT = Path.of(System.getProperty("vfio-tune.root", ".."));
-    private static final Path DEV_LOG = Path.of("/dev/log");
 
     @Test
     void hookFindingsGoToSyslogWhenAsked(@TempDir Path work) throws Exception {
         Path sysfs = HostFixture.load(ROOT.resolve("src/hosts/x86-plx-t4-pair")).materialize(Files.createDirectory(work.resolve("sysfs")));
         Path config = Files.writeString(work.resolve("vfio-tune.properties"), "sysfs-root=" + sysfs + "\nsyslog=yes\n");
         Path domain = Files.writeString(work.resolve("domain.xml"), Files.readString(ROOT.resolve("src/golden/clique-t4-pair-switch/input.xml")));
-        Path received = work.resolve("received");
-        Path aside = Path.of("/dev/log.vfio-tune-test");
-        boolean moved = Files.exists(DEV_LOG, java.nio.file.LinkOption.NOFOLLOW_LINKS);
-        if (moved) {
-            Files.move(DEV_LOG, aside, StandardCopyOption.ATOMIC_MOVE);
-        }
-        Process listener = new ProcessBuilder("python3", "-c", """
-                import socket, sys
-                s = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
-                s.bind('/dev/log')
-                print('ready', flush=True)
-                s.settimeout(30)
-                with open(sys.argv[1], 'w') as out:
-                    out.write(s.recv(65536).decode()); out.flush()
-                """, received.toString()).redirectErrorStream(true).start();
-        try {
-            assertEquals("ready", new String(listener.getInputStream().readNBytes(5)));
+        try (DevLog syslog = DevLog.listen(work)) {
             Libvirt.Result hook = Libvirt.run(List.of("sh", "-c", "VFIO_TUNE_CONFIG=\"$0\" exec \"$1\" -cp \"$2\" io.vfiotune.cli.Main hook vt-syslog prepare begin - < \"$3\"",
                     config.toString(), ProcessHandle.current().info().command().orElse("java"), System.getProperty("java.class.path"), domain.toString()), 120);
             assertEquals(2, hook.status(), hook.stderr());
             assertTrue(hook.stderr().startsWith("vfio-tune: error [HOOK-MISMATCH] domain vt-syslog: "), "stderr keeps the finding: " + hook.stderr());
-            assertTrue(listener.waitFor(30, java.util.concurrent.TimeUnit.SECONDS), "no syslog message arrived");
-            String message = Files.readString(received);
+            List<String> messages = syslog.awaitMessages(1, 30);
+            assertEquals(1, messages.size(), "one finding, one message: " + messages);
             // <27> = facility daemon (3 << 3) | priority err (3)
-            assertTrue(message.matches("(?s)<27>\\w{3} [ \\d]\\d \\d\\d:\\d\\d:\\d\\d vfio-tune\\[\\d+\\]: \\[HOOK-MISMATCH\\] domain vt-syslog: .*vfio-tune apply vt-syslog.*"), message);
-        } finally {
-            listener.destroyForcibly();
-            listener.waitFor();
-            Files.deleteIfExists(DEV_LOG);
-            if (moved) {
-                Files.move(aside, DEV_LOG, StandardCopyOption.ATOMIC_MOVE);
-            }
+            assertTrue(messages.get(0).matches("<27>\\w{3} [ \\d]\\d \\d\\d:\\d\\d:\\d\\d vfio-tune\\[\\d+\\]: \\[HOOK-MISMATCH\\] domain vt-syslog: .*vfio-tune apply vt-syslog.*"), messages.get(0));
         }
     }
 
