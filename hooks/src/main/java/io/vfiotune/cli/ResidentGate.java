@@ -135,7 +135,7 @@ final class ResidentGate {
                     set -- "$2" ${gate_stat##*") "}
                     [ -n "$1" ] && [ "${21:-}" = "$1" ]
                 }
-                if [ "$2/$3" = prepare/begin ] && [ -f "$gate/%2$s" ] && read -r gate_pid gate_started < "$gate/%2$s" \\
+                if [ "$2/$3" = prepare/begin ] && [ -f "$gate/%2$s" ] && read -r gate_pid gate_started 2>/dev/null < "$gate/%2$s" \\
                     && gate_is_live "$gate_pid" "$gate_started" 2>/dev/null && question=$(mktemp -d "$gate/.q.XXXXXX" 2>/dev/null); then
                     trap 'rm -f "$xml"; rm -rf "$question"' EXIT
                     # "command exec": a bare exec whose redirection fails ends sh with status 2, which libvirt would take for a refusal.
@@ -167,7 +167,10 @@ final class ResidentGate {
                         fi
                         kill "$watchdog" 2>/dev/null
                     fi
+                    # Given up: the question goes now, not at exit after the JVM's plan, so a late answer finds
+                    # no FIFO and the gate does not count (or log) a verdict that the JVM gives again.
                     exec 3<&-
+                    rm -rf "$question"
                 fi
                 """.formatted(InstallHookCommand.shellQuote(directory.get().toString()), GateSpool.PID_FILE, GateSpool.QUESTION_HEADER, GateSpool.END, BUDGET_SECONDS);
     }

@@ -2,6 +2,8 @@ package io.vfiotune.gate;
 
 import java.io.IOException;
 import java.nio.ByteBuffer;
+import java.nio.channels.FileChannel;
+import java.nio.channels.OverlappingFileLockException;
 import java.nio.channels.SeekableByteChannel;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.ClosedWatchServiceException;
@@ -76,6 +78,12 @@ public final class GateSpool implements AutoCloseable {
      * another process from costing every VM start the whole budget.
      */
     public static final String PID_FILE = "pid";
+    /**
+     * Locked (flock) by the gate that answers, from before its watch starts until
+     * it stops: one gate per spool, even while the first is still warming up and
+     * has not announced itself. Never removed, so it never changes under a lock.
+     */
+    public static final String LOCK_FILE = "lock";
     /** The same bound the planner's own reader applies (a compile-time constant). */
     static final long MAX_DOCUMENT_BYTES = io.vfiotune.xml.engine.SecureXmlReader.MAX_DOCUMENT_BYTES;
     static final long MAX_QUESTION_BYTES = 8 * 1024;
@@ -110,12 +118,16 @@ public final class GateSpool implements AutoCloseable {
     private final Consumer<String> log;
     private final ThreadPoolExecutor handlers;
     private final Object judging = new Object();
+    /** Guards {@code closed} and the pid file; never held while judging, so stopping never waits for a plan. */
+    private final Object announcing = new Object();
     private final AtomicLong answered = new AtomicLong();
-    /** Set by close(), read under {@code judging}: a warm-up that ends after close must not announce. */
+    private final FileChannel lock;
+    /** Set by close(): a warm-up that ends after close must not announce. */
     private boolean closed;
 
-    private GateSpool(Path directory, UserPrincipal owner, WatchService watcher, Judge judge, Consumer<String> log) {
+    private GateSpool(Path directory, FileChannel lock, UserPrincipal owner, WatchService watcher, Judge judge, Consumer<String> log) {
         this.directory = directory;
+        this.lock = lock;
         this.owner = owner;
         this.watcher = watcher;
         this.judge = judge;
@@ -137,7 +149,12 @@ public final class GateSpool implements AutoCloseable {
      */
     public static GateSpool start(Path directory, Judge judge, Consumer<String> log) throws IOException {
         GateSpool gate = open(directory, judge, log);
-        gate.announce();
+        try {
+            gate.announce();
+        } catch (IOException | RuntimeException e) {
+            gate.close();
+            throw e;
+        }
         return gate;
     }
 
@@ -158,11 +175,12 @@ public final class GateSpool implements AutoCloseable {
                 }
             } catch (RuntimeException e) {
                 log.accept("the warm-up plan failed (" + e + "); answering cold");
-            }
-            try {
-                gate.announce();
-            } catch (IOException e) {
-                log.accept("cannot announce the gate in " + gate.directory + " (" + e.getMessage() + "); the hook plans in process");
+            } finally {
+                try {
+                    gate.announce();
+                } catch (IOException | RuntimeException e) {
+                    log.accept("cannot announce the gate in " + gate.directory + " (" + e.getMessage() + "); the hook plans in process");
+                }
             }
         });
         return gate;
@@ -188,27 +206,43 @@ public final class GateSpool implements AutoCloseable {
             throw new IOException(spool + " must be a directory of " + self.getName() + " with mode 0700, and is "
                     + (attributes.isDirectory() ? "of " + attributes.owner().getName() + " with mode " + PosixFilePermissions.toString(attributes.permissions()) : "not a directory"));
         }
-        Optional<Long> other = liveGate(spool);
-        if (other.isPresent() && other.get() != ProcessHandle.current().pid()) {
-            throw new IOException("another vfio-tune gate (pid " + other.get() + ") already answers in " + spool);
-        }
-        try (DirectoryStream<Path> leftovers = Files.newDirectoryStream(spool, "{q.,.q.}*")) {
-            for (Path leftover : leftovers) {
-                deleteQuestion(leftover);
+        FileChannel lock = FileChannel.open(spool.resolve(LOCK_FILE), StandardOpenOption.CREATE, StandardOpenOption.WRITE, LinkOption.NOFOLLOW_LINKS);
+        WatchService watcher;
+        try {
+            if (!locked(lock)) {
+                throw new IOException("another vfio-tune gate" + liveGate(spool).map(pid -> " (pid " + pid + ")").orElse(" (still warming up)")
+                        + " already answers in " + spool);
             }
+            try (DirectoryStream<Path> leftovers = Files.newDirectoryStream(spool, "{q.,.q.}*")) {
+                for (Path leftover : leftovers) {
+                    deleteQuestion(leftover);
+                }
+            }
+            watcher = spool.getFileSystem().newWatchService();
+            spool.register(watcher, StandardWatchEventKinds.ENTRY_CREATE);
+        } catch (IOException | RuntimeException e) {
+            lock.close(); // closing the channel releases the lock
+            throw e;
         }
-        WatchService watcher = spool.getFileSystem().newWatchService();
-        spool.register(watcher, StandardWatchEventKinds.ENTRY_CREATE);
-        GateSpool gate = new GateSpool(spool, self, watcher, judge, log);
+        GateSpool gate = new GateSpool(spool, lock, self, watcher, judge, log);
         Thread loop = new Thread(gate::watchLoop, "vfio-tune-gate-watch");
         loop.setDaemon(true);
         loop.start();
         return gate;
     }
 
+    /** Whether this process now holds the spool's lock; another gate in this JVM holds it too. */
+    private static boolean locked(FileChannel lock) throws IOException {
+        try {
+            return lock.tryLock() != null;
+        } catch (OverlappingFileLockException e) {
+            return false;
+        }
+    }
+
     /** Writes the pid file: the launcher asks only once the watch is in place (and the gate is warm). */
     private void announce() throws IOException {
-        synchronized (judging) {
+        synchronized (announcing) {
             if (closed) {
                 return;
             }
@@ -223,10 +257,13 @@ public final class GateSpool implements AutoCloseable {
         return startTime(pid).map(started -> pid + " " + started + "\n");
     }
 
-    /** Field 22 of /proc/PID/stat, counted after the command name (which may hold spaces and parentheses). */
+    /**
+     * Field 22 of /proc/PID/stat, counted after the command name (which may hold
+     * spaces, parentheses and bytes that are no UTF-8: read as Latin-1, every byte is a character).
+     */
     private static Optional<String> startTime(long pid) {
         try {
-            String stat = Files.readString(Path.of("/proc", Long.toString(pid), "stat"), StandardCharsets.UTF_8);
+            String stat = Files.readString(Path.of("/proc", Long.toString(pid), "stat"), StandardCharsets.ISO_8859_1);
             String[] fields = stat.substring(stat.lastIndexOf(") ") + 2).strip().split(" ");
             return fields.length > 19 ? Optional.of(fields[19]) : Optional.empty();
         } catch (IOException | RuntimeException e) {
@@ -318,9 +355,17 @@ public final class GateSpool implements AutoCloseable {
                 reply(question, IN_PROCESS + "\n" + END + "\n");
                 return;
             }
-            if (reply(question, "vfio-tune-gate 1 " + sha256(questionBytes, xml) + " " + verdict.status() + "\n" + verdict.findings() + END + "\n")) {
-                answered.incrementAndGet();
+            // Counted before the reply goes out, so that whoever got it sees the count; taken back if it did not go.
+            answered.incrementAndGet();
+            if (!reply(question, "vfio-tune-gate 1 " + sha256(questionBytes, xml) + " " + verdict.status() + "\n" + verdict.findings() + END + "\n")) {
+                answered.decrementAndGet();
+                return;
+            }
+            try {
                 judge.delivered(lines.get(1), lines.get(2), verdict);
+            } catch (RuntimeException e) {
+                // The verdict is out: a failure to record it must not become a second, in-process reply.
+                log.accept("the verdict for " + question + " was given but not recorded: " + e);
             }
         } catch (IOException | RuntimeException e) {
             log.accept("no answer for " + question + ": " + e);
@@ -417,7 +462,7 @@ public final class GateSpool implements AutoCloseable {
     @Override
     public void close() {
         try {
-            synchronized (judging) {
+            synchronized (announcing) {
                 closed = true;
                 if (liveGate(directory).filter(pid -> pid == ProcessHandle.current().pid()).isPresent()) {
                     Files.deleteIfExists(directory.resolve(PID_FILE));
@@ -432,5 +477,10 @@ public final class GateSpool implements AutoCloseable {
             // Closing only ends the watch loop.
         }
         handlers.shutdownNow();
+        try {
+            lock.close(); // the spool is free for the next gate
+        } catch (IOException e) {
+            // The lock goes with the process in any case.
+        }
     }
 }

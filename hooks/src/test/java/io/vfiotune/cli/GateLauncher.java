@@ -45,6 +45,11 @@ final class GateLauncher {
         return new GateLauncher(text.substring(0, java) + "exit " + FELL_THROUGH + "\n");
     }
 
+    /** The same launcher with the in-process plan standing in as a wait of {@code planSeconds}, the time a real JVM would take. */
+    GateLauncher withPlanTaking(int planSeconds) {
+        return new GateLauncher(script.replace("exit " + FELL_THROUGH + "\n", "sleep " + planSeconds + "\nexit " + FELL_THROUGH + "\n"));
+    }
+
     String script() {
         return script;
     }
