@@ -23,6 +23,8 @@ import java.nio.file.attribute.PosixFilePermission;
 import java.nio.file.attribute.PosixFilePermissions;
 import java.nio.file.attribute.UserPrincipal;
 import java.security.MessageDigest;
+import java.time.Duration;
+import java.time.Instant;
 import java.security.NoSuchAlgorithmException;
 import java.util.EnumSet;
 import java.util.HexFormat;
@@ -89,6 +91,11 @@ public final class GateSpool implements AutoCloseable {
     static final long MAX_QUESTION_BYTES = 8 * 1024;
     /** Below Linux's smallest pipe buffer (one page is 4 KiB; the default is 64 KiB): writing an answer never blocks. */
     static final int MAX_ANSWER_BYTES = 60 * 1024;
+    /**
+     * A launcher removes its question within its budget, or when it gives up; only one killed
+     * outright (SIGKILL) leaves it behind. Anything this old in the spool is such a leftover.
+     */
+    public static final Duration ABANDONED_AFTER = Duration.ofSeconds(60);
     private static final int HANDLERS = 2;
     private static final int WAITING = 32;
 
@@ -311,6 +318,25 @@ public final class GateSpool implements AutoCloseable {
                 log.accept(directory + " is gone; no more gate answers until the service restarts");
                 return;
             }
+            removeAbandoned();
+        }
+    }
+
+    /**
+     * Removes the questions of launchers that were killed: without this they would
+     * stay in /run until the service restarts. Run whenever the spool changes, which
+     * costs a listing of a few entries.
+     */
+    private void removeAbandoned() {
+        Instant cutoff = Instant.now().minus(ABANDONED_AFTER);
+        try (DirectoryStream<Path> questions = Files.newDirectoryStream(directory, "{q.,.q.}*")) {
+            for (Path question : questions) {
+                if (Files.getLastModifiedTime(question, LinkOption.NOFOLLOW_LINKS).toInstant().isBefore(cutoff)) {
+                    deleteQuestion(question);
+                }
+            }
+        } catch (IOException e) {
+            // Gone meanwhile (its launcher removed it), or unreadable: tried again at the next change.
         }
     }
 

@@ -20,9 +20,11 @@ import java.nio.file.Path;
 import java.nio.file.StandardWatchEventKinds;
 import java.nio.file.WatchKey;
 import java.nio.file.WatchService;
+import java.nio.file.attribute.FileTime;
 import java.nio.file.attribute.PosixFilePermissions;
 import java.security.MessageDigest;
 import java.time.Duration;
+import java.time.Instant;
 import java.util.ArrayList;
 import java.util.Collections;
 import java.util.HexFormat;
@@ -228,6 +230,33 @@ class ResidentGateFallbackTest {
             assertEquals(0, gate.answered(), "a verdict nobody takes is no answer");
             assertEquals(List.of(), delivered);
             assertSpoolHoldsOnly(GateSpool.PID_FILE);
+        }
+    }
+
+    /**
+     * The questions of launchers killed outright (SIGKILL; nobody removes them) go once they are
+     * older than any launcher's wait; a question that may still be in use stays.
+     */
+    @Test
+    void questionsOfKilledLaunchersAreRemoved() throws Exception {
+        try (GateSpool gate = GateSpool.start(spool, ResidentGate::judge, problem -> { })) {
+            Path killedWhileWriting = Files.createDirectory(work.resolve(".q.killed"));
+            Files.writeString(killedWhileWriting.resolve("question"), "vfio-tune-gate 1\nvm\n\n");
+            Path killedWhileWaiting = question("q.killed", "vfio-tune-gate 1\nvm\n\n".getBytes(StandardCharsets.UTF_8), applied);
+            Path recent = Files.createDirectory(work.resolve(".q.recent"));
+            FileTime old = FileTime.from(Instant.now().minus(GateSpool.ABANDONED_AFTER).minusSeconds(5));
+            for (Path abandoned : List.of(killedWhileWriting, killedWhileWaiting)) {
+                Files.setLastModifiedTime(abandoned, old);
+            }
+            for (Path entry : List.of(killedWhileWriting, killedWhileWaiting, recent)) {
+                Files.move(entry, spool.resolve(entry.getFileName())); // a rename keeps the old time
+            }
+            assertEquals(0, launcher.prepare("vm", config, applied).status());
+            long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(5);
+            while (Files.exists(spool.resolve(".q.killed")) && System.nanoTime() < deadline) {
+                Thread.sleep(20);
+            }
+            assertSpoolHoldsOnly(".q.recent", GateSpool.PID_FILE);
         }
     }
 
