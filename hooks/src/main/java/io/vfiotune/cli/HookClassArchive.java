@@ -58,14 +58,11 @@ final class HookClassArchive {
         } catch (IOException e) {
             return new Result(Optional.empty(), "no class archive: cannot read the class path (" + e.getMessage() + ")");
         }
-        boolean stale = false;
-        if (Files.isRegularFile(archive)) {
-            stale = true;
-            if (usable(archive)) {
-                return new Result(Optional.of(archive), "class archive " + archive);
-            }
-            // Same JVM path and jars, but the JVM on disk changed under it (a JRE update in place, or a
-            // regenerated base archive): the JVM would now drop this archive silently, so make it again.
+        // An archive that is there but unusable has the same JVM path and jars, but the JVM on disk changed under
+        // it (a JRE update in place, or a regenerated base archive): the JVM would drop it silently, so make it again.
+        boolean stale = Files.isRegularFile(archive);
+        if (stale && usable(archive)) {
+            return new Result(Optional.of(archive), "class archive " + archive);
         }
         try {
             Files.deleteIfExists(ClassArchiveCheck.marker(archive)); // a new archive earns a new notice if it goes stale

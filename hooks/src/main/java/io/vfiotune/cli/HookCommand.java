@@ -76,8 +76,7 @@ final class HookCommand implements Callable<Integer> {
 
     /** Whether a host policy may annotate a domain that has no annotation of its own (as the launcher's shell decides it too). */
     private boolean policyInEffect() {
-        HostSettings settings = HostSettings.load(java.util.Map.of(), main.console.environment());
-        return settings.get(HostSettings.POLICY_FILE).filter(value -> !value.isBlank()).isPresent() || java.nio.file.Files.exists(HostSettings.DEFAULT_POLICY);
+        return HostSettings.load(java.util.Map.of(), main.console.environment()).policyFile().isPresent();
     }
 
     private int gate(PlanResult result, boolean fits) {

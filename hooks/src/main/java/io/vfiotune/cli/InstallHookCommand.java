@@ -156,11 +156,7 @@ final class InstallHookCommand implements Callable<Integer> {
         if (noClassArchive) {
             return Optional.empty();
         }
-        Map<String, String> environment = new HashMap<>(main.console.environment());
-        if (config != null) {
-            environment.put(HostSettings.CONFIG_ENVIRONMENT_VARIABLE, config.toAbsolutePath().toString());
-        }
-        Path cache = HostSettings.load(Map.of(), environment).get(HostSettings.CACHE_DIRECTORY).map(Path::of).orElse(ProbeModule.DEFAULT_CACHE);
+        Path cache = hookSettings().get(HostSettings.CACHE_DIRECTORY).map(Path::of).orElse(ProbeModule.DEFAULT_CACHE);
         HookClassArchive.Result result = new HookClassArchive(home(), java(), classPath(), cache).ensure();
         main.console.out().println("vfio-tune: " + result.message());
         return result.archive();
@@ -196,14 +192,15 @@ final class InstallHookCommand implements Callable<Integer> {
                 trap 'rm -f "$xml"' EXIT
                 trap 'exit 1' INT TERM
                 cat > "$xml"
-                config=${VFIO_TUNE_CONFIG:-/etc/vfio-tune/vfio-tune.properties}
-                if [ ! -f /etc/vfio-tune/policy.xml ] && ! { [ -f "$config" ] && grep -q '^[[:space:]]*policy-file[=:[:space:]]' "$config"; }; then
+                config=${VFIO_TUNE_CONFIG:-%s}
+                if [ ! -f %s ] && ! { [ -f "$config" ] && grep -q '^[[:space:]]*%s[=:[:space:]]' "$config"; }; then
                     grep -q 'urn:vfio-tune:1' "$xml" || exit 0
                 fi
                 %s%s %s \\
                     %s -cp %s \\
                     io.vfiotune.cli.Main hook "$@" < "$xml"
-                """.formatted(configLine, ResidentGate.launcherLines(hookSettings()), shellQuote(java), flags, shellQuote("-Dvfio-tune.home=" + home), shellQuote(classPath));
+                """.formatted(configLine, shellQuote(HostSettings.DEFAULT_CONFIG.toString()), shellQuote(HostSettings.DEFAULT_POLICY.toString()), HostSettings.POLICY_FILE,
+                        ResidentGate.launcherLines(hookSettings()), shellQuote(java), flags, shellQuote("-Dvfio-tune.home=" + home), shellQuote(classPath));
     }
 
     /**

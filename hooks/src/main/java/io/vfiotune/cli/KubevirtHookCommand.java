@@ -48,7 +48,7 @@ final class KubevirtHookCommand implements Callable<Integer> {
         }
         Planning.printFindings(main.console, result);
         copyToShimLog(result.findings());
-        if (result.refused() || result.exitStatus().code() != 0) {
+        if (result.exitStatus().code() != 0) {
             return result.exitStatus().code();
         }
         byte[] output = result.output().orElseThrow();

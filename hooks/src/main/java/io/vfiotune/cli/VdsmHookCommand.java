@@ -57,7 +57,7 @@ final class VdsmHookCommand implements Callable<Integer> {
         Optional<String> tune = Optional.ofNullable(main.console.environment().get(CUSTOM_PROPERTY)).filter(value -> !value.isBlank());
         PlanResult result = Planning.plan(main.console, new FactsOptions(), input, tune);
         Planning.printFindings(main.console, result);
-        if (result.refused() || result.exitStatus().code() != 0) {
+        if (result.exitStatus().code() != 0) {
             return result.exitStatus().code();
         }
         if (result.changed()) {

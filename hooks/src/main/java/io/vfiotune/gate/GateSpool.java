@@ -72,6 +72,8 @@ public final class GateSpool implements AutoCloseable {
     public static final String QUESTION_HEADER = "vfio-tune-gate 1";
     public static final String END = "vfio-tune-gate end";
     public static final String IN_PROCESS = "vfio-tune-gate 1 - in-process";
+    /** The whole answer to a question the gate does not judge: the client plans in process. */
+    private static final String PLAN_IN_PROCESS = IN_PROCESS + "\n" + END + "\n";
     /**
      * The file that tells the launcher someone answers: the gate's pid and that
      * process's start time (clock ticks since boot, field 22 of
@@ -355,22 +357,24 @@ public final class GateSpool implements AutoCloseable {
             handlers.execute(() -> answer(question));
         } catch (RejectedExecutionException e) {
             // Too many waiting: this client plans in process rather than queue behind them.
-            reply(question, IN_PROCESS + "\n" + END + "\n");
+            reply(question, PLAN_IN_PROCESS);
         }
     }
 
     private void answer(Path question) {
-        Optional<String> refusal = Optional.empty();
         try {
-            refusal = check(question);
+            Optional<String> refusal = check(question);
             if (refusal.isPresent()) {
-                log.accept("a question in " + question + " was not taken: " + refusal.get());
-                reply(question, IN_PROCESS + "\n" + END + "\n");
+                turnAway(question, refusal.get());
                 return;
             }
             byte[] questionBytes = Files.readAllBytes(question.resolve("question"));
-            byte[] xml = Files.readAllBytes(question.resolve("domain.xml"));
             List<String> lines = questionLines(new String(questionBytes, StandardCharsets.UTF_8));
+            if (lines.size() != 3 || !lines.get(0).equals(QUESTION_HEADER)) {
+                turnAway(question, "the question is not '" + QUESTION_HEADER + "', a name and a configuration path");
+                return;
+            }
+            byte[] xml = Files.readAllBytes(question.resolve("domain.xml"));
             Verdict verdict;
             synchronized (judging) {
                 verdict = judge.judge(lines.get(1), lines.get(2), xml);
@@ -378,7 +382,7 @@ public final class GateSpool implements AutoCloseable {
             byte[] findings = verdict.findings().getBytes(StandardCharsets.UTF_8);
             if ((verdict.status() != 0 && verdict.status() != 2) || findings.length > MAX_ANSWER_BYTES - 256) {
                 // Exit 1 (a bad input or configuration) and outsized findings are left to the hook's own JVM to say.
-                reply(question, IN_PROCESS + "\n" + END + "\n");
+                reply(question, PLAN_IN_PROCESS);
                 return;
             }
             // Counted before the reply goes out, so that whoever got it sees the count; taken back if it did not go.
@@ -395,11 +399,16 @@ public final class GateSpool implements AutoCloseable {
             }
         } catch (IOException | RuntimeException e) {
             log.accept("no answer for " + question + ": " + e);
-            reply(question, IN_PROCESS + "\n" + END + "\n");
+            reply(question, PLAN_IN_PROCESS);
         }
     }
 
-    /** Why a question is not taken, before any of it is read; empty when it is well-formed. */
+    private void turnAway(Path question, String why) {
+        log.accept("a question in " + question + " was not taken: " + why);
+        reply(question, PLAN_IN_PROCESS);
+    }
+
+    /** Why a question is not taken, before any of it is read: its files' types and sizes; empty when they are fit to read. */
     private Optional<String> check(Path question) throws IOException {
         BasicFileAttributes attributes = Files.readAttributes(question, BasicFileAttributes.class, LinkOption.NOFOLLOW_LINKS);
         if (!attributes.isDirectory() || !Files.getOwner(question, LinkOption.NOFOLLOW_LINKS).equals(owner)) {
@@ -416,10 +425,6 @@ public final class GateSpool implements AutoCloseable {
         }
         if (Files.size(question.resolve("domain.xml")) > MAX_DOCUMENT_BYTES) {
             return Optional.of("the domain is over " + MAX_DOCUMENT_BYTES + " bytes; the hook's own plan refuses it");
-        }
-        List<String> lines = questionLines(Files.readString(question.resolve("question"), StandardCharsets.UTF_8));
-        if (lines.size() != 3 || !lines.get(0).equals(QUESTION_HEADER)) {
-            return Optional.of("the question is not '" + QUESTION_HEADER + "', a name and a configuration path");
         }
         return Optional.empty();
     }

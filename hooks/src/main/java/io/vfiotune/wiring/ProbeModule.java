@@ -18,7 +18,6 @@ import io.vfiotune.spi.HostTopology;
 import io.vfiotune.xml.annotations.AnnotationBinder;
 import io.vfiotune.xml.policy.HostPolicy;
 
-import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.Optional;
 
@@ -48,11 +47,7 @@ public final class ProbeModule extends AbstractModule {
     @Provides
     @Singleton
     HostPolicy policy(AnnotationBinder binder) {
-        Optional<String> configured = settings.get(HostSettings.POLICY_FILE).filter(value -> !value.isBlank());
-        if (configured.isPresent()) {
-            return HostPolicy.load(Path.of(configured.get()), binder);
-        }
-        return Files.exists(HostSettings.DEFAULT_POLICY) ? HostPolicy.load(HostSettings.DEFAULT_POLICY, binder) : HostPolicy.NONE;
+        return settings.policyFile().map(file -> HostPolicy.load(file, binder)).orElse(HostPolicy.NONE);
     }
 
     @Provides

@@ -131,6 +131,19 @@ public final class HostSettings {
         return Path.of(values.getOrDefault(SYSFS_ROOT, "/"));
     }
 
+    /**
+     * The host policy file in effect: the configured one (which must then exist;
+     * loading it says so), else the default one when it exists, else none. The
+     * installed launcher's shell makes the same decision before it starts a JVM.
+     */
+    public Optional<Path> policyFile() {
+        Optional<String> configured = get(POLICY_FILE).filter(value -> !value.isBlank());
+        if (configured.isPresent()) {
+            return Optional.of(Path.of(configured.get()));
+        }
+        return Files.exists(DEFAULT_POLICY) ? Optional.of(DEFAULT_POLICY) : Optional.empty();
+    }
+
     public Map<String, String> asMap() {
         return values;
     }

@@ -53,10 +53,6 @@ public final class DomainPlanner {
         this.policy = requireNonNull(policy, "policy is null");
     }
 
-    public HostPolicy policy() {
-        return policy;
-    }
-
     public List<DomainTransform> transforms() {
         return transforms;
     }
@@ -92,7 +88,6 @@ public final class DomainPlanner {
                     "the domain has " + tunes.size() + " <vt:tune> elements in <metadata>; keep exactly one"));
         }
         List<Finding> sourceFindings = new ArrayList<>();
-        Optional<String> policyRule = Optional.empty();
         boolean dropTuneAfter = false;
         boolean ownTune = !tunes.isEmpty() && tunes.get(0).attribute("policy-rule").isEmpty();
         if (!ownTune) {
@@ -104,7 +99,6 @@ public final class DomainPlanner {
                 installTune(root, previous, suppliedTune.get(), "the supplied annotation");
             } else if (rule.isPresent()) {
                 installTune(root, previous, rule.get().tuneXml(), "policy rule '" + rule.get().name() + "'");
-                policyRule = Optional.of(rule.get().name());
                 sourceFindings.add(Finding.info("POLICY-RULE", "domain " + name, "the host policy's rule '" + rule.get().name() + "' (" + rule.get().describe()
                         + ", on-mismatch=" + rule.get().onMismatch().name().toLowerCase(java.util.Locale.ROOT) + ") gives this domain its annotations"));
             } else if (previous.isPresent()) {

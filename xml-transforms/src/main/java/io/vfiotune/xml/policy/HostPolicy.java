@@ -36,9 +36,8 @@ import java.util.regex.Pattern;
  * {@code <vt:tune>} always wins over every rule.
  */
 public final class HostPolicy {
-    public static final HostPolicy NONE = new HostPolicy(Optional.empty(), List.of());
+    public static final HostPolicy NONE = new HostPolicy(List.of());
 
-    private final Optional<Path> file;
     private final List<Rule> rules;
 
     /**
@@ -91,17 +90,8 @@ public final class HostPolicy {
         }
     }
 
-    private HostPolicy(Optional<Path> file, List<Rule> rules) {
-        this.file = file;
+    private HostPolicy(List<Rule> rules) {
         this.rules = List.copyOf(rules);
-    }
-
-    public Optional<Path> file() {
-        return file;
-    }
-
-    public List<Rule> rules() {
-        return rules;
     }
 
     public boolean isEmpty() {
@@ -170,7 +160,7 @@ public final class HostPolicy {
             rules.add(new Rule(name, onMismatch, match.flatMap(m -> m.attribute("domain")), match.flatMap(m -> m.attribute("hostdev")),
                     match.flatMap(m -> m.attribute("arch")), tuneXml));
         }
-        return new HostPolicy(Optional.of(file), rules);
+        return new HostPolicy(rules);
     }
 
     /** A shell glob ({@code *}, {@code ?}) as a whole-name pattern; every other character stands for itself. */
