@@ -24,7 +24,7 @@ import java.util.stream.Stream;
  * The built .deb, as an operator gets it: installed with apt into the Debian 13
  * stack (its own libvirt 11.3 and Java 21), used, run by that stack's libvirtd
  * as its hook, taken through a JVM update, and purged without a trace. The
- * stack runs on a throwaway overlay of the shared root (second-stack
+ * stack runs on a throwaway overlay of the shared root (stack-root debian13
  * serve-overlay), so nothing here reaches that root. Runs after package
  * (failsafe), because it needs the .deb.
  */
@@ -59,7 +59,7 @@ class DebianPackageIT {
         Path deb = builtPackage();
         Files.createDirectories(overlay.resolve("share"));
         Files.copy(deb, overlay.resolve("share").resolve(deb.getFileName()), StandardCopyOption.REPLACE_EXISTING);
-        try (ChrootStack.Owned owned = ChrootStack.startOverlay(ROOT.resolve("src/scripts/second-stack"), overlay)) {
+        try (ChrootStack.Owned owned = ChrootStack.startOverlay(ROOT.resolve("src/scripts/stack-root"), "debian13", overlay)) {
             ChrootStack stack = owned.stack();
             String before = fileList(stack);
 
@@ -67,7 +67,10 @@ class DebianPackageIT {
             // install-hook runs inside the root and must signal the stack's own libvirtd only.
             Path standIn = Files.createDirectories(overlay.resolve("beside/sbin")).resolve("libvirtd");
             Files.copy(Path.of("/usr/bin/sleep"), standIn, StandardCopyOption.COPY_ATTRIBUTES);
-            Libvirt.Result started = stack.runBesideRoot(List.of("sh", "-c", "setsid \"$0\" 600 </dev/null >/dev/null 2>&1 & echo $!", standIn.toString()), 30);
+            // SIGHUP at its default action whatever this run inherited (under nohup it is ignored),
+            // so a stray signal would end the stand-in and the check below would see it.
+            Libvirt.Result started = stack.runBesideRoot(List.of("sh", "-c", "setsid env --default-signal=HUP \"$0\" 600 </dev/null >/dev/null 2>&1 & echo $!",
+                    standIn.toString()), 30);
             long standInPid = Long.parseLong(started.stdout().strip());
             try {
                 String libvirtd = ok(stack.run(List.of("cat", "/run/libvirtd.pid"), 30)).stdout().strip();

@@ -50,16 +50,47 @@ class GoldenCasesTest {
         assertTrue(problems.isEmpty(), GoldenHarness.join(problems));
     }
 
-    /** The per-case table: which stack judged which case, and what it said (also in target/golden-verdicts.txt). */
+    /**
+     * The per-case table, one column per stack of the run: what each stack said of each case,
+     * or why it did not judge it, then how many cases were judged by how many stacks (also in
+     * target/golden-verdicts.md). A case judged by no stack has already failed.
+     */
     @AfterAll
     static void printVerdicts() throws IOException {
         if (harness == null) {
             return;
         }
-        StringBuilder table = new StringBuilder("| case | stack | verdict |\n|---|---|---|\n");
-        harness.verdicts().stream().sorted(java.util.Comparator.comparing(GoldenHarness.Verdict::caseName).thenComparing(GoldenHarness.Verdict::stack))
-                .forEach(verdict -> table.append("| ").append(verdict.caseName()).append(" | ").append(verdict.stack()).append(" | ").append(verdict.verdict()).append(" |\n"));
+        String table = verdictTable(harness.verdicts(), Stacks.all().stream().map(io.vfiotune.stack.Stack::name).toList(),
+                Stacks.all().stream().map(io.vfiotune.stack.Stack::toString).toList());
         System.out.print(table);
         Files.writeString(Files.createDirectories(Path.of("target")).resolve("golden-verdicts.md"), table);
+    }
+
+    static String verdictTable(List<GoldenHarness.Verdict> verdicts, List<String> stackNames, List<String> stackTitles) {
+        java.util.Map<String, java.util.Map<String, GoldenHarness.Verdict>> byCase = new java.util.TreeMap<>();
+        for (GoldenHarness.Verdict verdict : verdicts) {
+            byCase.computeIfAbsent(verdict.caseName(), name -> new java.util.LinkedHashMap<>()).put(verdict.stack(), verdict);
+        }
+        StringBuilder table = new StringBuilder("| case | " + String.join(" | ", stackTitles) + " |\n|---|" + "---|".repeat(stackNames.size()) + "\n");
+        java.util.Map<Integer, List<String>> casesByJudges = new java.util.TreeMap<>(java.util.Comparator.reverseOrder());
+        for (int count = stackNames.size(); count >= 0; count--) {
+            casesByJudges.put(count, new java.util.ArrayList<>());
+        }
+        byCase.forEach((name, byStack) -> {
+            table.append("| ").append(name);
+            int judges = 0;
+            for (String stack : stackNames) {
+                GoldenHarness.Verdict verdict = byStack.get(stack);
+                GoldenHarness.Verdict runWide = byStack.get("-");
+                table.append(" | ").append(verdict != null ? verdict.verdict() : runWide != null ? runWide.verdict() : "no verdict");
+                judges += verdict != null && verdict.judged() ? 1 : 0;
+            }
+            table.append(" |\n");
+            casesByJudges.get(judges).add(name);
+        });
+        table.append("\n");
+        casesByJudges.forEach((count, names) -> table.append("judged by ").append(count).append(count == 1 ? " stack: " : " stacks: ").append(names.size()).append(" cases")
+                .append(count == 0 && !names.isEmpty() ? " " + names : "").append('\n'));
+        return table.toString();
     }
 }

@@ -32,7 +32,10 @@ import java.util.stream.Stream;
  * <li>{@code args}: optional extra FACTS options, one per line;</li>
  * <li>{@code policy.xml}: optional host policy, passed as {@code --policy-file} (an unannotated input may then change);</li>
  * <li>{@code expected.status} and {@code expected.stderr}: exit code and findings;</li>
- * <li>{@code expected.xml} and {@code expected.<stack>.argv} per judging stack when the plan succeeds.</li>
+ * <li>{@code expected.xml} and {@code expected.<stack>.<versions>.argv} per judging stack when the plan
+ * succeeds, such as {@code expected.debian13.libvirt11.3.0-qemu10.0.13.argv}: an argv is compared only
+ * with one recorded for the stack's exact versions (a mirror that moved is said in the verdict table,
+ * never a failure); a judging stack with no argv recorded for any version fails the case.</li>
  * </ul>
  * Every output is planned again (idempotence), validated by virt-xml-validate and
  * turned into QEMU argv by virsh domxml-to-native. With regeneration on, expected
@@ -43,15 +46,16 @@ public final class GoldenHarness {
     private static final Set<String> KNOWN_FILES = Set.of("input.xml", "host.ref", "host", "args", "policy.xml", "README",
             "expected.status", "expected.stderr", "expected.xml", "expected.needs");
 
-    private static final java.util.regex.Pattern ANY_ARGV_FILE = java.util.regex.Pattern.compile("expected\\.libvirt[0-9.]+-qemu[0-9.]+\\.argv");
+    /** An argv file: the stack's name, then the exact versions it was recorded with. */
+    private static final java.util.regex.Pattern ANY_ARGV_FILE = java.util.regex.Pattern.compile("expected\\.([a-z0-9-]+)\\.(libvirt[0-9.]+-qemu[0-9.]+)\\.argv");
 
     private final Path casesDirectory;
     private final boolean regenerate;
     private final List<Stack> stacks;
     private final List<Verdict> verdicts = Collections.synchronizedList(new ArrayList<>());
 
-    /** What one stack said of one case, for the run's table. */
-    public record Verdict(String caseName, String stack, String verdict) {
+    /** What one stack said of one case, for the run's table; {@code judged} when it judged the case at all. */
+    public record Verdict(String caseName, String stack, String verdict, boolean judged) {
     }
 
     public GoldenHarness(Path casesDirectory, boolean regenerate, List<Stack> stacks) {
@@ -64,15 +68,25 @@ public final class GoldenHarness {
         return List.copyOf(verdicts);
     }
 
-    /** {@code expected.<stack>.argv}: each stack's libvirt renders its own argv, as qemuxmlconftest keeps one per QEMU. */
+    /** {@code expected.<stack>.<versions>.argv}: each stack's libvirt renders its own argv, as qemuxmlconftest keeps one per QEMU. */
     static String argvFile(Stack stack) {
-        return "expected." + stack.id() + ".argv";
+        return "expected." + stack.name() + "." + stack.id() + ".argv";
+    }
+
+    /** Every argv file of a case recorded by the stack named {@code stackName}, whatever its versions. */
+    private static List<String> argvFiles(Path directory, String stackName) throws IOException {
+        try (Stream<Path> files = Files.list(directory)) {
+            return files.map(path -> path.getFileName().toString()).filter(file -> {
+                java.util.regex.Matcher matcher = ANY_ARGV_FILE.matcher(file);
+                return matcher.matches() && matcher.group(1).equals(stackName);
+            }).sorted().toList();
+        }
     }
 
     private boolean knownFile(String file) {
-        return KNOWN_FILES.contains(file) || stacks.stream().anyMatch(stack -> argvFile(stack).equals(file))
-                // A run with one stack leaves the other stack's argv alone.
-                || Stacks.partial() && ANY_ARGV_FILE.matcher(file).matches();
+        java.util.regex.Matcher argv = ANY_ARGV_FILE.matcher(file);
+        // An argv of a known stack, for these versions or others (kept for the machines that have those).
+        return KNOWN_FILES.contains(file) || argv.matches() && Stacks.NAMES.contains(argv.group(1));
     }
 
     public static boolean regenerateRequested() {
@@ -132,7 +146,7 @@ public final class GoldenHarness {
                 }
                 expectAbsent(directory, "expected.xml", "the plan was refused", problems);
                 for (Stack stack : stacks) {
-                    expectAbsent(directory, argvFile(stack), "the plan was refused", problems);
+                    expectNoArgv(directory, stack, "the plan was refused", problems);
                 }
                 // exit 1 for the host's configuration (a bad policy file), not for the input: the input itself must be valid
                 boolean configuration = run.stderr.contains("[POLICY-INVALID]") || run.stderr.contains("[CONFIG-INVALID]");
@@ -160,8 +174,9 @@ public final class GoldenHarness {
 
     /**
      * Every stack whose versions can honour the output validates it, renders its
-     * argv (compared with that stack's expected argv) and lists every property it
-     * sets; a case no stack could judge fails.
+     * argv (compared with that stack's expected argv for its exact versions) and lists every
+     * property it sets; a case no stack could judge fails. Every stack of the run gets a
+     * verdict for the case, a stack that does not judge it with the reason.
      */
     private void judgeOutput(Path directory, String output, List<String> problems) throws IOException {
         String name = directory.getFileName().toString();
@@ -173,25 +188,29 @@ public final class GoldenHarness {
         }
         int judged = 0;
         Optional<io.vfiotune.spi.Version> needsLibvirt = libvirtNeeded(directory);
+        JudgingMachine.Rendering rendering = JudgingMachine.adapt(output);
         for (Stack stack : stacks) {
             if (needsLibvirt.isPresent() && stack.libvirtVersion().compareTo(needsLibvirt.get()) < 0) {
-                expectAbsent(directory, argvFile(stack), "that stack's libvirt is older than the " + needsLibvirt.get() + " the output is for", problems);
+                expectNoArgv(directory, stack, "that stack's libvirt is older than the " + needsLibvirt.get() + " the output is for", problems);
+                verdicts.add(new Verdict(name, stack.name(), "not judged: libvirt " + stack.libvirtVersion() + " is older than the " + needsLibvirt.get() + " the output is for (expected.needs)", false));
                 continue;
             }
-            if (!StackJudges.judges(stack, output)) {
-                expectAbsent(directory, argvFile(stack), "that stack's QEMU cannot take the output, so it does not judge it", problems);
+            Optional<String> cannot = StackJudges.cannotJudge(stack, output);
+            if (cannot.isPresent()) {
+                expectNoArgv(directory, stack, "that stack's QEMU cannot take the output, so it does not judge it", problems);
+                verdicts.add(new Verdict(name, stack.name(), "not judged: " + cannot.get(), false));
                 continue;
             }
             judged++;
             Path staged = stack.stage(name + ".xml", output.getBytes(StandardCharsets.UTF_8));
             try {
                 List<String> stackProblems = new ArrayList<>();
+                List<String> said = new ArrayList<>();
                 Libvirt.Result validation = stack.validate(staged);
                 if (!validation.ok()) {
                     stackProblems.add(name + ": " + stack + " rejects the output: virt-xml-validate: " + (validation.stderr() + validation.stdout()).strip());
                 }
-                String rendered = JudgingMachineNuma.adapt(output);
-                Path renderedFile = rendered.equals(output) ? staged : stack.stage(name + "-numa-adapted.xml", rendered.getBytes(StandardCharsets.UTF_8));
+                Path renderedFile = rendering.xml().equals(output) ? staged : stack.stage(name + "-rendered.xml", rendering.xml().getBytes(StandardCharsets.UTF_8));
                 Libvirt.Result argv;
                 try {
                     argv = stack.domxmlToNative(renderedFile);
@@ -203,23 +222,54 @@ public final class GoldenHarness {
                 if (!argv.ok()) {
                     stackProblems.add(name + ": " + stack + " rejects the output: domxml-to-native: " + argv.stderr().strip());
                 } else {
-                    compare(directory, argvFile(stack), Libvirt.normalizeArgv(argv.stdout()), stackProblems);
+                    said.add(compareArgv(directory, stack, Libvirt.normalizeArgv(argv.stdout()), stackProblems));
                 }
                 StackJudges.missingProperties(stack, output).forEach(problem -> stackProblems.add(name + ": " + problem));
-                verdicts.add(new Verdict(name, stack.id(), stackProblems.isEmpty() ? "output valid, argv matches, properties exist" : "FAILED"));
+                said.add("properties exist");
+                verdicts.add(new Verdict(name, stack.name(), stackProblems.isEmpty()
+                        ? "output valid, " + String.join(", ", said) + (rendering.notes().isEmpty() ? "" : " (" + String.join("; ", rendering.notes()) + ")") : "FAILED", true));
                 problems.addAll(stackProblems);
             } finally {
                 Files.deleteIfExists(staged);
             }
         }
-        if (judged == 0 && needsLibvirt.isPresent() && stacks.stream().allMatch(stack -> stack.libvirtVersion().compareTo(needsLibvirt.get()) < 0)) {
-            // Said in the table, never silently: a stack with that libvirt judges it as soon as there is one.
-            verdicts.add(new Verdict(name, "-", "NOT JUDGED: the output is for libvirt " + needsLibvirt.get() + " (expected.needs), newer than every stack"));
-        } else if (judged == 0 && Stacks.partial()) {
-            verdicts.add(new Verdict(name, "-", "not judged in this run: only " + stacks + " selected (-D" + Stacks.SELECTION_PROPERTY + ")"));
+        if (judged == 0 && Stacks.partial()) {
+            verdicts.add(new Verdict(name, "-", "not judged in this run: only " + stacks + " selected (-D" + Stacks.SELECTION_PROPERTY + ")", false));
         } else if (judged == 0) {
-            problems.add(name + ": judged by no stack: none of " + stacks + " has every property the output sets " + StackJudges.properties(output));
-            verdicts.add(new Verdict(name, "-", "JUDGED BY NO STACK"));
+            problems.add(name + ": judged by no stack: none of " + stacks + " can take the output"
+                    + (needsLibvirt.isPresent() ? " (it needs libvirt " + needsLibvirt.get() + ")" : "") + "; properties " + StackJudges.properties(output));
+        }
+    }
+
+    /**
+     * Compares a stack's argv with the one recorded for its exact versions, and says what was
+     * done. Without such a file, but with one recorded for other versions of the same stack
+     * (the mirror moved), the argv is not compared, and the verdict says so.
+     */
+    private String compareArgv(Path directory, Stack stack, String argv, List<String> problems) throws IOException {
+        String file = argvFile(stack);
+        List<String> others = new ArrayList<>(argvFiles(directory, stack.name()));
+        others.remove(file);
+        if (regenerate) {
+            for (String other : others) {
+                Files.delete(directory.resolve(other));
+                problems.add(directory.getFileName() + ": regenerated: removed " + other + ", recorded for other versions of " + stack.name());
+            }
+            compare(directory, file, argv, problems);
+            return "argv matches";
+        }
+        if (!Files.exists(directory.resolve(file)) && !others.isEmpty()) {
+            return "argv NOT COMPARED: recorded only for " + others.stream().map(other -> other.replaceFirst("^expected\\.[a-z0-9-]+\\.", "").replaceFirst("\\.argv$", "")).toList()
+                    + ", this stack is " + stack.id();
+        }
+        compare(directory, file, argv, problems);
+        return "argv matches";
+    }
+
+    /** A stack that does not judge a case has no argv of it, for any version. */
+    private void expectNoArgv(Path directory, Stack stack, String because, List<String> problems) throws IOException {
+        for (String file : argvFiles(directory, stack.name())) {
+            expectAbsent(directory, file, because, problems);
         }
     }
 
@@ -239,9 +289,9 @@ public final class GoldenHarness {
                 if (!agrees) {
                     problems.add(name + ": " + stack + (valid ? " accepts the input vfio-tune rejects as unreadable" : " rejects the input: vfio-tune's refusal hides a schema error"));
                 }
-                verdicts.add(new Verdict(name, stack.id(), !agrees ? "FAILED"
+                verdicts.add(new Verdict(name, stack.name(), !agrees ? "FAILED"
                         : configuration ? "input valid; the host's configuration refused (exit 1)"
-                        : status == 2 ? "input valid; refused by vfio-tune (exit 2)" : "input rejected by libvirt too (exit " + status + ")"));
+                        : status == 2 ? "input valid; refused by vfio-tune (exit 2)" : "input rejected by libvirt too (exit " + status + ")", true));
             } finally {
                 Files.deleteIfExists(staged);
             }

@@ -78,6 +78,61 @@ class GoldenHarnessSelfTest {
         assertTrue(problems.contains("copy: " + GoldenHarness.argvFile(older) + " exists but that stack's QEMU cannot take the output, so it does not judge it"), problems.toString());
     }
 
+    @Test
+    void comparesAnArgvOnlyWithOneRecordedForTheStacksExactVersions(@TempDir Path cases) throws IOException {
+        Path copy = copyCase(cases, "copy");
+        Stack stack = Stacks.any();
+        // As if the mirror had moved since the argv was recorded: another point release, another argv.
+        String otherVersions = "libvirt" + stack.libvirtVersion() + "-qemu0.0.1";
+        Files.move(copy.resolve(GoldenHarness.argvFile(stack)), copy.resolve("expected." + stack.name() + "." + otherVersions + ".argv"));
+        Files.writeString(copy.resolve("expected." + stack.name() + "." + otherVersions + ".argv"), "what an older QEMU rendered\n");
+        GoldenHarness harness = harness(cases, false);
+        assertEquals(List.of(), harness.check(copy), "a moved mirror is no failure");
+        String verdict = harness.verdicts().stream().filter(v -> v.stack().equals(stack.name())).findFirst().orElseThrow().verdict();
+        assertTrue(verdict.contains("argv NOT COMPARED: recorded only for [" + otherVersions + "], this stack is " + stack.id()), verdict);
+    }
+
+    @Test
+    void failsWhenAJudgingStackHasNoArgvRecordedForAnyVersion(@TempDir Path cases) throws IOException {
+        Path copy = copyCase(cases, "copy");
+        Stack stack = Stacks.any();
+        Files.delete(copy.resolve(GoldenHarness.argvFile(stack)));
+        List<String> problems = harness(cases, false).check(copy);
+        assertTrue(problems.contains("copy: missing " + GoldenHarness.argvFile(stack) + "; regenerate with -D" + GoldenHarness.REGENERATE_PROPERTY + "=true"), problems.toString());
+    }
+
+    @Test
+    void regenerationReplacesAnArgvOfOtherVersions(@TempDir Path cases) throws IOException {
+        Path copy = copyCase(cases, "copy");
+        Stack stack = Stacks.any();
+        Path other = copy.resolve("expected." + stack.name() + ".libvirt0.0.1-qemu0.0.1.argv");
+        Files.move(copy.resolve(GoldenHarness.argvFile(stack)), other);
+        List<String> problems = harness(cases, true).check(copy);
+        assertTrue(problems.contains("copy: regenerated: removed " + other.getFileName() + ", recorded for other versions of " + stack.name()), problems.toString());
+        assertTrue(Files.notExists(other));
+        assertEquals(List.of(), harness(cases, false).check(copy));
+    }
+
+    @Test
+    void verdictTableHasAColumnPerStackAndCountsJudges() {
+        List<GoldenHarness.Verdict> verdicts = List.of(
+                new GoldenHarness.Verdict("a", "one", "output valid", true), new GoldenHarness.Verdict("a", "two", "output valid", true),
+                new GoldenHarness.Verdict("b", "one", "not judged: QEMU 1.0.0's vfio-pci has no x-y", false), new GoldenHarness.Verdict("b", "two", "output valid", true),
+                new GoldenHarness.Verdict("c", "one", "not judged: too old", false), new GoldenHarness.Verdict("c", "two", "not judged: too old", false));
+        String table = GoldenCasesTest.verdictTable(verdicts, List.of("one", "two"), List.of("One (1)", "Two (2)"));
+        assertEquals("""
+                | case | One (1) | Two (2) |
+                |---|---|---|
+                | a | output valid | output valid |
+                | b | not judged: QEMU 1.0.0's vfio-pci has no x-y | output valid |
+                | c | not judged: too old | not judged: too old |
+
+                judged by 2 stacks: 1 cases
+                judged by 1 stack: 1 cases
+                judged by 0 stacks: 1 cases [c]
+                """, table);
+    }
+
     private static String validationMessage(List<String> problems, Stack stack) {
         String prefix = "copy: " + stack + " rejects the output: virt-xml-validate: ";
         return problems.stream().filter(problem -> problem.startsWith(prefix)).findFirst().map(problem -> problem.substring(prefix.length())).orElse("<none>");

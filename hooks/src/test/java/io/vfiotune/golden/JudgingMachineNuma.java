@@ -14,7 +14,7 @@ import java.util.regex.Pattern;
  * only be rendered on such a host. The numatune is the user's input, never
  * vfio-tune's output, so for rendering only, each nodeset is rewritten to this
  * machine's first online node; virt-xml-validate still checks the output as
- * written, and the argv shows the rewritten nodesets.
+ * written, and the argv shows the rewritten nodesets. Used through {@link JudgingMachine}.
  */
 final class JudgingMachineNuma {
     private static final Pattern NUMATUNE = Pattern.compile("<numatune>.*?</numatune>", Pattern.DOTALL);

@@ -93,17 +93,18 @@ final class StackJudges {
         return emulator.substring(emulator.lastIndexOf("qemu-system-") + "qemu-system-".length());
     }
 
-    /** Whether {@code stack} can honour every property of an output. */
-    static boolean judges(Stack stack, String domainXml) {
+    /** Why {@code stack} cannot honour an output (what its QEMU lacks), or empty when it can judge it. */
+    static Optional<String> cannotJudge(Stack stack, String domainXml) {
         String emulator = emulator(domainXml);
+        String qemu = "QEMU " + stack.qemuVersion();
         for (String type : objectTypes(domainXml)) {
             if (!stack.hasObjectType(emulator, type)) {
-                return false;
+                return Optional.of(qemu + " has no object " + type);
             }
         }
         for (String name : machineProperties(domainXml)) {
             if (!stack.hasMachineProperty(emulator, machine(domainXml), name)) {
-                return false;
+                return Optional.of(qemu + "'s " + machine(domainXml) + " has no " + name);
             }
         }
         for (String name : properties(domainXml)) {
@@ -112,10 +113,10 @@ final class StackJudges {
                     ? known.get().availableIn(stack.qemuVersion())
                     : stack.vfioPciHelp(emulator).type(name).isPresent();
             if (!available) {
-                return false;
+                return Optional.of(qemu + "'s vfio-pci has no " + name);
             }
         }
-        return true;
+        return Optional.empty();
     }
 
     /** Every property of an output that the judging stack's QEMU binary does not list with a compatible type. */

@@ -16,9 +16,12 @@ import io.vfiotune.spi.NvidiaGraceGpu;
 import io.vfiotune.spi.PciAddress;
 import io.vfiotune.spi.PciBar;
 import io.vfiotune.stack.Stack;
+import io.vfiotune.stack.Stacks;
+import org.junit.jupiter.api.Assumptions;
 import org.junit.jupiter.api.io.TempDir;
 import org.junit.jupiter.params.ParameterizedTest;
-import org.junit.jupiter.params.provider.ValueSource;
+import org.junit.jupiter.params.provider.Arguments;
+import org.junit.jupiter.params.provider.MethodSource;
 
 import java.io.IOException;
 import java.nio.charset.StandardCharsets;
@@ -30,6 +33,7 @@ import java.util.List;
 import java.util.Map;
 import java.util.Optional;
 import java.util.regex.Pattern;
+import java.util.stream.Stream;
 
 /**
  * The Grace guest's 64-bit window, booted: {@code grace-gb200}'s input with each GPU on a root
@@ -37,7 +41,7 @@ import java.util.regex.Pattern;
  * case's host (two GB200 declared at 186 GB: each presents usemem 256G at BAR4, and the guest
  * gets the physical 128G BAR2 and 16M BAR0). Every guest BAR of each GPU becomes a
  * {@code pci-testdev} function in the GPU's slot with a 64-bit prefetchable BAR of that size,
- * booted through AAVMF on QEMU 10.0 (TCG). With the plan's {@code -machine highmem-mmio-size=1T}
+ * booted through AAVMF on QEMU 10.0 and 11.1 (TCG). With the plan's {@code -machine highmem-mmio-size=1T}
  * every such BAR must be assigned; the same plan without it (the virt machine's 512 GiB) must
  * leave one out, or the check proves nothing. The Grace nodes and initiators are left out of the
  * booted guest: they name the GPUs' aliases, and {@code GraceInitiatorQemuTest} boots them.
@@ -53,11 +57,17 @@ class GraceWindowGuestTest {
     @TempDir
     Path work;
 
-    @ParameterizedTest(name = "{0} highmem-mmio-size")
-    @ValueSource(strings = {"with", "without"})
-    void everyGpuBarIsAssignedOnlyWithTheWindow(String window) throws IOException {
+    /** Every stack whose QEMU has highmem-mmio-size (10.0 and later), with and without the window. */
+    static Stream<Arguments> windows() {
+        List<Stack> stacks = Stacks.all().stream().filter(stack -> stack.qemuVersion().atLeast(10, 0)).toList();
+        Assumptions.assumeTrue(!stacks.isEmpty(), "no stack of -D" + Stacks.SELECTION_PROPERTY + " has a QEMU with highmem-mmio-size (10.0)");
+        return stacks.stream().flatMap(stack -> Stream.of(Arguments.of(stack, "with"), Arguments.of(stack, "without")));
+    }
+
+    @ParameterizedTest(name = "on {0}, {1} highmem-mmio-size")
+    @MethodSource("windows")
+    void everyGpuBarIsAssignedOnlyWithTheWindow(Stack stack, String window) throws IOException {
         boolean withWindow = window.equals("with");
-        Stack stack = GraceInitiatorQemuTest.debian13();
         Path golden = ROOT.resolve("src/golden").resolve(CASE);
         Path sysfs = HostFixture.load(golden.resolve("host")).materialize(Files.createDirectory(work.resolve("sysfs")));
 
@@ -111,7 +121,7 @@ class GraceWindowGuestTest {
         String table = "## " + CASE + " on " + stack + ", AAVMF, " + (withWindow ? "with highmem-mmio-size=1T" : "without highmem-mmio-size (512 GiB)") + "\n\n"
                 + "Guest kernel " + guest.kernel() + ", " + boot.elapsed().toMillis() + " ms from create to gone.\n\n| guest function | BAR 2 | assigned |\n|---|---|---|\n"
                 + String.join("\n", rows) + "\n\nGuest kernel on PCI resources:\n\n" + String.join("\n", guest.kernelLog().stream().map(line -> "    " + line).toList()) + "\n";
-        Files.writeString(Files.createDirectories(Path.of("target")).resolve("grace-window-guest-" + window + ".md"), table);
+        Files.writeString(Files.createDirectories(Path.of("target")).resolve("grace-window-guest-" + stack.id() + "-" + window + ".md"), table);
         System.out.println(table);
         if (withWindow) {
             assertTrue(missing.isEmpty(), "with highmem-mmio-size=1T every GPU BAR is assigned:\n" + table);

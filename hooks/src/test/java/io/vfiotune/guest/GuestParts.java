@@ -7,8 +7,8 @@ import java.nio.file.Path;
 import java.util.List;
 
 /**
- * The guest kernels and busybox binaries {@code second-stack ensure} unpacks into
- * the Debian 13 root, under {@code /opt/vfio-tune-guest/ARCH/}. Both stacks boot
+ * The guest kernels and busybox binaries {@code stack-root debian13 ensure} unpacks into
+ * the Debian 13 root, under {@code /opt/vfio-tune-guest/ARCH/}. Every stack boots
  * the same files (the guest kernel is not what is judged, the stack is); the
  * harness stages copies, so libvirt's relabelling never touches the originals.
  */
@@ -40,8 +40,8 @@ final class GuestParts {
 
     private static synchronized Path directory() {
         if (directory == null) {
-            Path script = ROOT.resolve("src/scripts/second-stack").toAbsolutePath();
-            Libvirt.Result path = Libvirt.run(List.of(script.toString(), "path"), 30);
+            Path script = io.vfiotune.stack.Stacks.stackRootScript();
+            Libvirt.Result path = Libvirt.run(List.of(script.toString(), "debian13", "path"), 30);
             if (!path.ok()) {
                 throw new AssertionError(script + " path failed: " + path.stderr());
             }
@@ -52,7 +52,7 @@ final class GuestParts {
 
     private static Path existing(Path file) {
         if (!Files.isRegularFile(file)) {
-            throw new AssertionError(file + " is missing; 'src/scripts/second-stack ensure' unpacks the guest kernels and busybox");
+            throw new AssertionError(file + " is missing; 'src/scripts/stack-root debian13 ensure' unpacks the guest kernels and busybox");
         }
         return file;
     }

@@ -58,11 +58,14 @@ class InstallHookSignalTest {
         }
     }
 
-    /** sleep(1) copied under the name libvirtd, which is all install-hook looks for. */
+    /** sleep(1) copied under the name libvirtd, which is all install-hook looks for, with SIGHUP at its default action. */
     private static Process standIn(Path work) throws IOException {
         Path binary = Files.createDirectories(work.resolve("sbin")).resolve("libvirtd");
         Files.copy(Path.of("/usr/bin/sleep"), binary, StandardCopyOption.COPY_ATTRIBUTES);
-        Process daemon = new ProcessBuilder(binary.toString(), "600").start();
+        // env resets SIGHUP to its default action before it execs the stand-in: a run started with
+        // SIGHUP ignored (nohup, some CI runners) would otherwise hand that on, and the stand-in
+        // would survive the signal this test must see.
+        Process daemon = new ProcessBuilder("env", "--default-signal=HUP", binary.toString(), "600").start();
         // Until exec has happened, /proc/PID/exe is still the JVM's forked child.
         for (int i = 0; i < 100 && !daemon.info().command().map(command -> command.endsWith("/libvirtd")).orElse(false); i++) {
             try {

@@ -12,13 +12,14 @@ import java.util.List;
 import java.util.concurrent.TimeUnit;
 
 /**
- * Debian 13's libvirt and QEMU in the root {@code src/scripts/second-stack} builds.
- * {@code second-stack serve} runs a libvirtd of this test run's own in a private
+ * A stack in a root of its own that {@code src/scripts/stack-root NAME} builds: Debian 13's
+ * libvirt and QEMU ({@code debian13}), or those of trixie-backports ({@code debian13-backports}).
+ * {@code stack-root NAME serve} runs a libvirtd of this test run's own in a private
  * mount namespace; commands enter that namespace and the root. The server stops
  * when this JVM exits, because its stdin (our pipe) closes, even on a kill.
  * <p>
  * {@link #startOverlay} serves a copy-on-write view of the root instead
- * ({@code second-stack serve-overlay DIR}), for tests that change the system
+ * ({@code stack-root NAME serve-overlay DIR}), for tests that change the system
  * itself (install a package): the view exists only in the server's namespace,
  * so files are exchanged through {@code DIR/share}, which the stack sees as
  * {@value #SHARE_INSIDE}.
@@ -26,6 +27,7 @@ import java.util.concurrent.TimeUnit;
 public final class ChrootStack extends Stack {
     static final String SHARE_INSIDE = "/mnt/vfio-tune";
 
+    private final String name;
     private final Process server;
     private final long namespacePid;
     private final Path root;
@@ -34,7 +36,8 @@ public final class ChrootStack extends Stack {
     private final String shareInside;
     private final Path staging;
 
-    private ChrootStack(Process server, long namespacePid, Path root, Path hostShare, String shareInside) {
+    private ChrootStack(String name, Process server, long namespacePid, Path root, Path hostShare, String shareInside) {
+        this.name = name;
         this.server = server;
         this.namespacePid = namespacePid;
         this.root = root;
@@ -43,8 +46,8 @@ public final class ChrootStack extends Stack {
         this.staging = hostShare.resolve(shareInside.equals("/") ? "var/tmp/vfio-tune-tests/" + ProcessHandle.current().pid() : "staging");
     }
 
-    static ChrootStack start(Path script) {
-        return start(script, List.of("serve"), null);
+    static ChrootStack start(Path script, String name) {
+        return start(script, name, List.of("serve"), null);
     }
 
     /** A stack a test owns and stops: closing it stops the server (the shared stacks are no such thing, see {@link Stack}). */
@@ -55,28 +58,28 @@ public final class ChrootStack extends Stack {
         }
     }
 
-    /** The Debian 13 stack on a throwaway overlay in {@code directory}, stopped when the returned handle is closed. */
-    public static Owned startOverlay(Path script, Path directory) {
-        return new Owned(start(script, List.of("serve-overlay", directory.toString()), directory.resolve("share")));
+    /** The stack {@code name} on a throwaway overlay in {@code directory}, stopped when the returned handle is closed. */
+    public static Owned startOverlay(Path script, String name, Path directory) {
+        return new Owned(start(script, name, List.of("serve-overlay", directory.toString()), directory.resolve("share")));
     }
 
-    private static ChrootStack start(Path script, List<String> arguments, Path share) {
+    private static ChrootStack start(Path script, String name, List<String> arguments, Path share) {
         try {
-            List<String> command = new java.util.ArrayList<>(List.of(script.toString()));
+            List<String> command = new java.util.ArrayList<>(List.of(script.toString(), name));
             command.addAll(arguments);
             Process server = new ProcessBuilder(command).redirectError(ProcessBuilder.Redirect.INHERIT).start();
             BufferedReader output = new BufferedReader(new InputStreamReader(server.getInputStream(), StandardCharsets.UTF_8));
             String line = output.readLine();
             if (line == null || !line.startsWith("ready ")) {
                 server.destroy();
-                throw new AssertionError("the Debian 13 stack did not start (" + script + " serve said: " + line
-                        + "). Build it with '" + script + " ensure', as the README's test command does.");
+                throw new AssertionError("the " + name + " stack did not start (" + script + " " + name + " serve said: " + line
+                        + "). Build it with '" + script + " " + name + " ensure', as the README's test command does.");
             }
             String[] words = line.split(" ");
             Path root = Path.of(words[2]);
-            ChrootStack stack = share == null ? new ChrootStack(server, Long.parseLong(words[1]), root, root, "/")
-                    : new ChrootStack(server, Long.parseLong(words[1]), root, share.toAbsolutePath().normalize(), SHARE_INSIDE);
-            Runtime.getRuntime().addShutdownHook(new Thread(stack::stop, "second-stack-stop"));
+            ChrootStack stack = share == null ? new ChrootStack(name, server, Long.parseLong(words[1]), root, root, "/")
+                    : new ChrootStack(name, server, Long.parseLong(words[1]), root, share.toAbsolutePath().normalize(), SHARE_INSIDE);
+            Runtime.getRuntime().addShutdownHook(new Thread(stack::stop, name + "-stack-stop"));
             return stack;
         } catch (IOException e) {
             throw new UncheckedIOException(e);
@@ -101,8 +104,13 @@ public final class ChrootStack extends Stack {
     }
 
     @Override
+    public String name() {
+        return name;
+    }
+
+    @Override
     public String distribution() {
-        return "Debian 13";
+        return name.equals("debian13-backports") ? "Debian 13 + backports" : "Debian 13";
     }
 
     @Override

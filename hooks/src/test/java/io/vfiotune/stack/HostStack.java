@@ -14,6 +14,11 @@ final class HostStack extends Stack {
     }
 
     @Override
+    public String name() {
+        return "debian12";
+    }
+
+    @Override
     public String distribution() {
         return "Debian 12";
     }

@@ -20,7 +20,7 @@ import java.util.stream.Stream;
  * One real libvirt + QEMU stack that judges vfio-tune's outputs: its libvirtd,
  * {@code virt-xml-validate}, {@code virsh} and QEMU binaries. Files a stack must
  * read are staged where that stack sees them ({@link #stage}), because the
- * second stack runs in a root of its own.
+ * other stacks run in roots of their own.
  */
 // Not AutoCloseable: JUnit closes AutoCloseable arguments of a parameterized test after each
 // invocation, which stopped the shared Debian 13 stack in the middle of a run.
@@ -31,9 +31,17 @@ public abstract class Stack {
     private Version libvirtVersion;
     private Version qemuVersion;
 
-    /** A short stable name for file names and tables, such as {@code libvirt9.0-qemu7.2}. */
+    /** The stack's name in {@link Stacks#NAMES} and {@code stack-root}: {@code debian12}, {@code debian13}, {@code debian13-backports}. */
+    public abstract String name();
+
+    /**
+     * The exact libvirt and QEMU versions, for file names and tables, such as
+     * {@code libvirt9.0.0-qemu7.2.22}: an argv is compared only with one recorded for these
+     * exact versions, because point releases (and backports, which keep only their newest
+     * version) move under a stack's name.
+     */
     public final String id() {
-        return "libvirt" + libvirtVersion().major() + "." + libvirtVersion().minor() + "-qemu" + qemuVersion().major() + "." + qemuVersion().minor();
+        return "libvirt" + libvirtVersion() + "-qemu" + qemuVersion();
     }
 
     @Override

@@ -4,22 +4,34 @@ import java.io.IOException;
 import java.io.UncheckedIOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.Arrays;
 import java.util.List;
 
 /**
- * The two real stacks every output is judged by: Debian 12 (libvirt 9.0, QEMU 7.2,
- * the machine's own) and Debian 13 (libvirt 11.3, QEMU 10.0, in a root of its own).
- * Both are required: a missing stack fails the tests, it is never skipped.
- * {@code -Dvfio-tune.stacks=debian12} (or {@code debian13}) runs with one stack only;
- * such a run is partial by request, and says so for every case it could not judge.
+ * The three real stacks every output is judged by, oldest first: Debian 12 (libvirt 9.0,
+ * QEMU 7.2, the machine's own), Debian 13 (libvirt 11.3, QEMU 10.0) and Debian 13 with
+ * trixie-backports (libvirt 12.9, QEMU 11.1), each of the last two in a root of its own
+ * ({@code src/scripts/stack-root}). All are required: a missing stack fails the tests, it is
+ * never skipped. {@code -Dvfio-tune.stacks=debian12,debian13} (any of {@link #NAMES}) runs
+ * with those only; such a run is partial by request, and says so for every case it could not
+ * judge.
  */
 public final class Stacks {
     public static final String SELECTION_PROPERTY = "vfio-tune.stacks";
+    /** The stacks by the names the selection and {@code stack-root} use, oldest first. */
+    public static final List<String> NAMES = List.of("debian12", "debian13", "debian13-backports");
     private static final Path ROOT = Path.of(System.getProperty("vfio-tune.root", ".."));
     private static Stack debian12;
     private static Stack debian13;
+    private static Stack debian13Backports;
 
     private Stacks() {
+    }
+
+    /** The script that builds and serves the stacks in roots of their own. */
+    public static Path stackRootScript() {
+        return ROOT.resolve("src/scripts/stack-root").toAbsolutePath();
     }
 
     public static synchronized Stack debian12() {
@@ -35,45 +47,58 @@ public final class Stacks {
 
     public static synchronized Stack debian13() {
         if (debian13 == null) {
-            debian13 = ChrootStack.start(ROOT.resolve("src/scripts/second-stack").toAbsolutePath());
+            debian13 = ChrootStack.start(stackRootScript(), "debian13");
         }
         return debian13;
     }
 
-    /** The stacks of this run, oldest first: both, unless {@link #SELECTION_PROPERTY} names one. */
-    public static List<Stack> all() {
-        List<String> selected = selection();
-        List<Stack> stacks = new java.util.ArrayList<>();
-        if (selected.contains("debian12")) {
-            stacks.add(debian12());
+    public static synchronized Stack debian13Backports() {
+        if (debian13Backports == null) {
+            debian13Backports = ChrootStack.start(stackRootScript(), "debian13-backports");
         }
-        if (selected.contains("debian13")) {
-            stacks.add(debian13());
+        return debian13Backports;
+    }
+
+    /** The stacks of this run, oldest first: all three, unless {@link #SELECTION_PROPERTY} names some. */
+    public static List<Stack> all() {
+        List<Stack> stacks = new ArrayList<>();
+        for (String name : selection()) {
+            stacks.add(byName(name));
         }
         return List.copyOf(stacks);
     }
 
-    /** One stack of the run, for tests of the harnesses themselves, where either will do. */
+    private static Stack byName(String name) {
+        return switch (name) {
+            case "debian12" -> debian12();
+            case "debian13" -> debian13();
+            case "debian13-backports" -> debian13Backports();
+            default -> throw new IllegalArgumentException(name);
+        };
+    }
+
+    /** One stack of the run, for tests of the harnesses themselves, where any will do. */
     public static Stack any() {
         return all().get(0);
     }
 
     /** Whether this run leaves a stack out on purpose. */
     public static boolean partial() {
-        return selection().size() < 2;
+        return selection().size() < NAMES.size();
     }
 
     private static List<String> selection() {
         String property = System.getProperty(SELECTION_PROPERTY, "").strip();
         if (property.isEmpty()) {
-            return List.of("debian12", "debian13");
+            return NAMES;
         }
-        List<String> names = java.util.Arrays.stream(property.split(",")).map(String::strip).toList();
+        List<String> names = Arrays.stream(property.split(",")).map(String::strip).toList();
         for (String name : names) {
-            if (!name.equals("debian12") && !name.equals("debian13")) {
-                throw new IllegalArgumentException("-D" + SELECTION_PROPERTY + ": unknown stack '" + name + "'; known: debian12, debian13");
+            if (!NAMES.contains(name)) {
+                throw new IllegalArgumentException("-D" + SELECTION_PROPERTY + ": unknown stack '" + name + "'; known: " + String.join(", ", NAMES));
             }
         }
-        return names;
+        // Oldest first, whatever order the property gives.
+        return NAMES.stream().filter(names::contains).toList();
     }
 }
