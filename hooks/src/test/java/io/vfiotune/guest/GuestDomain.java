@@ -407,7 +407,10 @@ public final class GuestDomain {
      */
     private static void emulatedCpu(Element cpu, String architecture) {
         String mode = cpu.getAttribute("mode");
-        if (mode.startsWith("host")) {
+        if (architecture.equals("aarch64") && (mode.isEmpty() || mode.equals("custom")) && child(cpu, "model").isEmpty()) {
+            // No model named: libvirt would give TCG the 32-bit cortex-a15 (see above).
+            cpu.setAttribute("mode", "maximum");
+        } else if (mode.startsWith("host")) {
             cpu.removeAttribute("mode");
             cpu.removeAttribute("check");
             cpu.removeAttribute("migratable");
