@@ -43,6 +43,7 @@ class TopologyGuestTest {
     /** virtio-rng: transitional (0x1005) on conventional PCI, modern (0x1044) behind a PCIe port. */
     private static final Set<String> VIRTIO_RNG_DEVICES = Set.of("0x1005", "0x1044");
     private static final String PRINTED_CASE = "topology-dgx-a100-mirror";
+    private static final String ARM64_CASE = "topology-aarch64-virt";
     /**
      * Twice the harness's limit: the DGX guest has 44 PCIe ports and 16 stand-ins for the
      * TCG kernel to enumerate, and took 69 s on Debian 12 on a loaded 2-core machine.
@@ -87,11 +88,36 @@ class TopologyGuestTest {
         }
     }
 
+    static Stream<Arguments> arm64Cases() {
+        return Stacks.all().stream().map(stack -> Arguments.of(stack, ARM64_CASE));
+    }
+
+    /**
+     * The aarch64 plan booted as arm64 hosts boot a virt guest: through UEFI (AAVMF) with ACPI,
+     * added to the plan here (the plan leaves firmware to the user). With a device tree instead
+     * (direct kernel boot) Linux sees a pxb-pcie as a plain host-bridge function and nothing
+     * behind it, whatever vfio-tune plans.
+     */
+    @ParameterizedTest(name = "{1} through UEFI on {0}")
+    @MethodSource("arm64Cases")
+    void arm64GuestPathTypesMirrorTheHost(Stack stack, String goldenCase) throws IOException {
+        // Measured: on QEMU 7.2 the aarch64 guest finds every device where planned, but the kernel gives the
+        // expander bus's devices no NUMA node (-1); on 10.0 and 11.1 they get the planned node. Asserted as
+        // measured, so a change either way shows.
+        guestPathTypesMirrorTheHost(stack, goldenCase, stack.qemuVersion().atLeast(10, 0), plan -> plan
+                .replaceFirst("(<type arch='aarch64' machine='virt'>hvm</type>)", "$1\n    <loader readonly='yes' type='pflash'>/usr/share/AAVMF/AAVMF_CODE.fd</loader>")
+                .replaceFirst("  <cpu>", "  <features>\n    <acpi/>\n  </features>\n  <cpu>"));
+    }
+
     @ParameterizedTest(name = "{1} on {0}")
     @MethodSource("topologyCases")
     void guestPathTypesMirrorTheHost(Stack stack, String goldenCase) throws IOException {
+        guestPathTypesMirrorTheHost(stack, goldenCase, true, plan -> plan);
+    }
+
+    private void guestPathTypesMirrorTheHost(Stack stack, String goldenCase, boolean expanderNodes, java.util.function.UnaryOperator<String> booted) throws IOException {
         Path golden = ROOT.resolve("src/golden").resolve(goldenCase);
-        String plan = Files.readString(golden.resolve("expected.xml"));
+        String plan = booted.apply(Files.readString(golden.resolve("expected.xml")));
         Map<Integer, Controller> controllers = controllers(plan);
 
         // Host side: NCCL's walk on the fixture the plan was made for.
@@ -132,7 +158,7 @@ class TopologyGuestTest {
         // NUMA node of every stand-in: its expander bus's <node>, or none (-1).
         List<String> failures = new ArrayList<>();
         for (Placed p : placed) {
-            String expected = p.place().expectedNode().isPresent() ? String.valueOf(p.place().expectedNode().getAsInt()) : "-1";
+            String expected = p.place().expectedNode().isPresent() && expanderNodes ? String.valueOf(p.place().expectedNode().getAsInt()) : "-1";
             if (!expected.equals(p.device().numaNode())) {
                 failures.add(p.standIn().hostAddress() + " at guest " + p.device().address() + ": numa_node " + p.device().numaNode() + ", planned " + expected);
             }
