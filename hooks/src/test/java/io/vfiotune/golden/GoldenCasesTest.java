@@ -52,8 +52,9 @@ class GoldenCasesTest {
 
     /**
      * The per-case table, one column per stack of the run: what each stack said of each case,
-     * or why it did not judge it, then how many cases were judged by how many stacks (also in
-     * target/golden-verdicts.md). A case judged by no stack has already failed.
+     * or why it did not judge it, then how many cases were judged by how many stacks of the run,
+     * and which judgements compared no argv (also in target/golden-verdicts.md). In a full run a
+     * case judged by no stack has already failed.
      */
     @AfterAll
     static void printVerdicts() throws IOException {
@@ -91,6 +92,9 @@ class GoldenCasesTest {
         table.append("\n");
         casesByJudges.forEach((count, names) -> table.append("judged by ").append(count).append(count == 1 ? " stack: " : " stacks: ").append(names.size()).append(" cases")
                 .append(count == 0 && !names.isEmpty() ? " " + names : "").append('\n'));
+        // A stack whose versions moved since its argv files were recorded still judges, but compares no argv: counted, never silent.
+        List<String> uncompared = verdicts.stream().filter(verdict -> verdict.verdict().contains("argv NOT COMPARED")).map(verdict -> verdict.caseName() + " on " + verdict.stack()).sorted().toList();
+        table.append("argv not compared (no file for the stack's exact versions): ").append(uncompared.size()).append(uncompared.isEmpty() ? "" : " " + uncompared).append('\n');
         return table.toString();
     }
 }

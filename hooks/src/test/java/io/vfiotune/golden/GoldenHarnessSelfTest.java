@@ -130,6 +130,7 @@ class GoldenHarnessSelfTest {
                 judged by 2 stacks: 1 cases
                 judged by 1 stack: 1 cases
                 judged by 0 stacks: 1 cases [c]
+                argv not compared (no file for the stack's exact versions): 0
                 """, table);
     }
 

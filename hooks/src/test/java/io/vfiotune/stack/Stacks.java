@@ -92,7 +92,10 @@ public final class Stacks {
         if (property.isEmpty()) {
             return NAMES;
         }
-        List<String> names = Arrays.stream(property.split(",")).map(String::strip).toList();
+        List<String> names = Arrays.stream(property.split(",")).map(String::strip).filter(name -> !name.isEmpty()).toList();
+        if (names.isEmpty()) {
+            throw new IllegalArgumentException("-D" + SELECTION_PROPERTY + "=" + property + " names no stack; known: " + String.join(", ", NAMES));
+        }
         for (String name : names) {
             if (!NAMES.contains(name)) {
                 throw new IllegalArgumentException("-D" + SELECTION_PROPERTY + ": unknown stack '" + name + "'; known: " + String.join(", ", NAMES));
