@@ -2,6 +2,7 @@ package io.vfiotune.golden;
 
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import io.vfiotune.stack.Stack;
 import io.vfiotune.stack.Stacks;
 
 import org.junit.jupiter.api.AfterAll;
@@ -13,7 +14,12 @@ import org.junit.jupiter.api.TestFactory;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.Comparator;
+import java.util.LinkedHashMap;
 import java.util.List;
+import java.util.Map;
+import java.util.TreeMap;
 import java.util.stream.Stream;
 
 /** Runs every case under src/golden. -Dvfio-tune.case=NAME runs one; NAME* runs every case that starts with NAME. */
@@ -61,29 +67,28 @@ class GoldenCasesTest {
         if (harness == null) {
             return;
         }
-        String table = verdictTable(harness.verdicts(), Stacks.all().stream().map(io.vfiotune.stack.Stack::name).toList(),
-                Stacks.all().stream().map(io.vfiotune.stack.Stack::toString).toList());
+        String table = verdictTable(harness.verdicts(), Stacks.all().stream().map(Stack::name).toList(),
+                Stacks.all().stream().map(Stack::toString).toList());
         System.out.print(table);
         Files.writeString(Files.createDirectories(Path.of("target")).resolve("golden-verdicts.md"), table);
     }
 
     static String verdictTable(List<GoldenHarness.Verdict> verdicts, List<String> stackNames, List<String> stackTitles) {
-        java.util.Map<String, java.util.Map<String, GoldenHarness.Verdict>> byCase = new java.util.TreeMap<>();
+        Map<String, Map<String, GoldenHarness.Verdict>> byCase = new TreeMap<>();
         for (GoldenHarness.Verdict verdict : verdicts) {
-            byCase.computeIfAbsent(verdict.caseName(), name -> new java.util.LinkedHashMap<>()).put(verdict.stack(), verdict);
+            byCase.computeIfAbsent(verdict.caseName(), name -> new LinkedHashMap<>()).put(verdict.stack(), verdict);
         }
         StringBuilder table = new StringBuilder("| case | " + String.join(" | ", stackTitles) + " |\n|---|" + "---|".repeat(stackNames.size()) + "\n");
-        java.util.Map<Integer, List<String>> casesByJudges = new java.util.TreeMap<>(java.util.Comparator.reverseOrder());
+        Map<Integer, List<String>> casesByJudges = new TreeMap<>(Comparator.reverseOrder());
         for (int count = stackNames.size(); count >= 0; count--) {
-            casesByJudges.put(count, new java.util.ArrayList<>());
+            casesByJudges.put(count, new ArrayList<>());
         }
         byCase.forEach((name, byStack) -> {
             table.append("| ").append(name);
             int judges = 0;
             for (String stack : stackNames) {
                 GoldenHarness.Verdict verdict = byStack.get(stack);
-                GoldenHarness.Verdict runWide = byStack.get("-");
-                table.append(" | ").append(verdict != null ? verdict.verdict() : runWide != null ? runWide.verdict() : "no verdict");
+                table.append(" | ").append(verdict != null ? verdict.verdict() : "no verdict");
                 judges += verdict != null && verdict.judged() ? 1 : 0;
             }
             table.append(" |\n");

@@ -39,7 +39,7 @@ final class JudgingMachine {
         String xml = output;
         Matcher kvm = KVM_DOMAIN.matcher(xml);
         if (kvm.find()) {
-            xml = xml.substring(0, kvm.start()) + kvm.group().substring(0, kvm.group().length() - "kvm".length() - 1) + "qemu" + kvm.group(2) + xml.substring(kvm.end());
+            xml = kvm.replaceFirst("<domain$1 type=$2qemu$2");
             notes.add("rendered for TCG (type='kvm' as 'qemu'); not judged: the KVM accelerator"
                     + (output.contains("mode='host-model'") || output.contains("mode=\"host-model\"") ? " and host-model's expansion to the real host's CPU" : ""));
         }
