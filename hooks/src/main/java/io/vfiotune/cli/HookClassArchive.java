@@ -35,6 +35,10 @@ final class HookClassArchive {
             // JNA unpacks its native part for each process; by default into ~/.cache/JNA, which would stay behind
             // in root's home after the package is purged. /tmp is cleaned by the system, and JNA removes its copy.
             "-Djna.tmpdir=/tmp",
+            // No hsperfdata file in /tmp/hsperfdata_root: nothing of the hook's in a world-writable directory, and
+            // a JVM of another PID namespace with the same pid (a container sharing /tmp) holds that file locked,
+            // which the JVM reports on stderr, where libvirt shows it as the hook's error.
+            "-XX:-UsePerfData",
             // JVM warnings (a refused archive, say) go to stderr: the restore filter's stdout is the domain XML.
             "-Xlog:disable", "-Xlog:all=warning:stderr");
 

@@ -30,13 +30,7 @@ class HookConcurrencyTest {
 
     @Test
     void thirtyTwoConcurrentRunsEachGetTheirOwnAnswer(@TempDir Path work) throws Exception {
-        Path sysfs = HostFixture.load(ROOT.resolve("src/hosts/x86-plx-t4-pair")).materialize(Files.createDirectory(work.resolve("sysfs")));
-        Path config = Files.writeString(work.resolve("vfio-tune.properties"), "sysfs-root=" + sysfs + "\ncache-directory=" + work.resolve("cache") + "\n");
-        Path hooks = Files.createDirectory(work.resolve("qemu.d"));
-        CliRun.Result installed = CliRun.run(new byte[0], "install-hook", "--hooks-dir", hooks.toString(), "--config", config.toString());
-        assertEquals(0, installed.status(), installed.stderr());
-        assertTrue(installed.stdout().contains("; libvirt not signalled: " + hooks + " is not its qemu.d"), "another directory is not libvirt's: " + installed.stdout());
-        Path launcher = hooks.resolve("50-vfio-tune");
+        Path launcher = installedLauncher(work);
 
         Path golden = ROOT.resolve("src/golden/clique-t4-pair-switch");
         String unapplied = Files.readString(golden.resolve("input.xml"));
@@ -79,6 +73,54 @@ class HookConcurrencyTest {
             pool.shutdownNow();
         }
         assertEquals(List.of(), hookTempFiles(tmp), "every launcher removed its buffered XML");
+    }
+
+    /**
+     * Seen in CI: a JVM in another pid namespace (a container sharing /tmp) with the hook JVM's pid holds
+     * /tmp/hsperfdata_root/PID locked, and HotSpot warns about it on stderr, which libvirt shows as the
+     * hook's error. Here the hook runs in a pid namespace of its own, where pids are small, while a
+     * process outside holds the files of pids 1-400 locked; the hook's stderr must be its own answer alone.
+     */
+    @Test
+    void perfDataFilesLockedByAnotherNamespaceLeaveTheHooksStderrAlone(@TempDir Path work) throws Exception {
+        Path launcher = installedLauncher(work);
+        String name = "vt-perf-data";
+        Path input = Files.writeString(work.resolve(name + ".xml"),
+                Files.readString(ROOT.resolve("src/golden/clique-t4-pair-switch/input.xml")).replace("clique-t4-pair-switch", name));
+        // the shared directory exists whenever a JVM has run as this user: the test's own JVM made it
+        Path shared = Path.of("/tmp/hsperfdata_" + System.getProperty("user.name"));
+        assertTrue(Files.isDirectory(shared), shared + " exists once a JVM has run");
+        Path perf = Files.createDirectory(work.resolve("hsperfdata"));
+        Path held = work.resolve("held");
+        // bash for {fd}: each flock locks an open file description the holder keeps; in a mount namespace of
+        // its own, the private directory stands for the shared one
+        String script = """
+                mkfifo "$5" || exit 99
+                bash -c 'for pid in $(seq 1 400); do exec {fd}>"$0/$pid" && flock -n "$fd" || { echo not-held > "$1"; exit 1; }; done; echo held > "$1"; exec sleep 300' \
+                    "$3" "$5" > /dev/null 2>&1 < /dev/null &
+                holder=$!
+                read answer < "$5"
+                [ "$answer" = held ] || exit 99
+                unshare --mount --pid --fork sh -c 'mount --bind "$3" "$4" && exec "$0" "$1" prepare begin - < "$2"' "$0" "$@"
+                status=$?
+                kill "$holder"
+                exit "$status"
+                """;
+        Libvirt.Result result = Libvirt.run(List.of("sh", "-c", script,
+                launcher.toString(), name, input.toString(), perf.toString(), shared.toString(), held.toString()), 300);
+        assertEquals(2, result.status(), result.stderr());
+        assertEquals(1, result.stderr().lines().count(), "one line, the hook's own: " + result.stderr());
+        assertTrue(result.stderr().startsWith("vfio-tune: error [HOOK-MISMATCH] domain " + name + ": "), result.stderr());
+    }
+
+    private static Path installedLauncher(Path work) throws IOException {
+        Path sysfs = HostFixture.load(ROOT.resolve("src/hosts/x86-plx-t4-pair")).materialize(Files.createDirectory(work.resolve("sysfs")));
+        Path config = Files.writeString(work.resolve("vfio-tune.properties"), "sysfs-root=" + sysfs + "\ncache-directory=" + work.resolve("cache") + "\n");
+        Path hooks = Files.createDirectory(work.resolve("qemu.d"));
+        CliRun.Result installed = CliRun.run(new byte[0], "install-hook", "--hooks-dir", hooks.toString(), "--config", config.toString());
+        assertEquals(0, installed.status(), installed.stderr());
+        assertTrue(installed.stdout().contains("; libvirt not signalled: " + hooks + " is not its qemu.d"), "another directory is not libvirt's: " + installed.stdout());
+        return hooks.resolve("50-vfio-tune");
     }
 
     private static List<Path> hookTempFiles(Path tmp) throws IOException {
