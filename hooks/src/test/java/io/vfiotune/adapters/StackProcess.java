@@ -26,7 +26,7 @@ final class StackProcess {
         Path launcher = directory.resolve("vfio-tune");
         if (!Files.exists(launcher)) {
             String java = Path.of(System.getProperty("java.home"), "bin", "java").toString();
-            Files.writeString(launcher, "#!/bin/sh\nexec '" + java + "' -cp '" + System.getProperty("java.class.path") + "' io.vfiotune.cli.Main \"$@\"\n");
+            Files.writeString(launcher, "#!/bin/sh\nexec '" + java + "' -XX:-UsePerfData -cp '" + System.getProperty("java.class.path") + "' io.vfiotune.cli.Main \"$@\"\n");
             Files.setPosixFilePermissions(launcher, PosixFilePermissions.fromString("rwxr-xr-x"));
         }
         return launcher;

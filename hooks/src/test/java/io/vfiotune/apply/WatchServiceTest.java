@@ -54,7 +54,7 @@ class WatchServiceTest {
         // Its resident gate in a spool of this test's own, never the machine's /run/vfio-tune.
         Path gate = work.resolve("gate");
         Path config = Files.writeString(work.resolve("vfio-tune.properties"), "gate-directory=" + gate + "\n");
-        Output watch = start(List.of(ProcessHandle.current().info().command().orElse("java"), "-cp", System.getProperty("java.class.path"),
+        Output watch = start(List.of(ProcessHandle.current().info().command().orElse("java"), "-XX:-UsePerfData", "-cp", System.getProperty("java.class.path"),
                 "io.vfiotune.cli.Main", "watch", "--connect", Libvirt.URI, "--sysfs-root", sysfs.toString()), Map.of("VFIO_TUNE_CONFIG", config.toString()));
         await(() -> watch.text().contains("vfio-tune: watching " + Libvirt.URI), 60, "watch never connected:\n" + watch.text());
         assertTrue(watch.text().contains("vfio-tune: answering gate questions in " + gate), watch.text());

@@ -56,7 +56,7 @@ class HostileInputTest {
     /** 100 MB on stdin to a JVM with a 48 MB heap: refused at the size limit, never buffered whole. */
     @Test
     void hundredMegabytesInBoundedMemory() throws Exception {
-        Process plan = new ProcessBuilder(ProcessHandle.current().info().command().orElse("java"), "-Xmx48m", "-cp", System.getProperty("java.class.path"),
+        Process plan = new ProcessBuilder(ProcessHandle.current().info().command().orElse("java"), "-XX:-UsePerfData", "-Xmx48m", "-cp", System.getProperty("java.class.path"),
                 "io.vfiotune.cli.Main", "plan", "--sysfs-root", "/nonexistent", "-").redirectOutput(ProcessBuilder.Redirect.DISCARD).start();
         long started = System.nanoTime();
         try (OutputStream in = plan.getOutputStream()) {

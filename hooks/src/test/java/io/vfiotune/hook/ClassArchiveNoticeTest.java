@@ -65,7 +65,7 @@ class ClassArchiveNoticeTest {
     private static Libvirt.Result hook(Path archive, Path work) throws Exception {
         Path domain = Files.writeString(work.resolve("domain.xml"), "<domain type='qemu'><name>vt-archive</name></domain>");
         Path config = Files.writeString(work.resolve("vfio-tune.properties"), "");
-        List<String> command = new ArrayList<>(List.of("sh", "-c", "VFIO_TUNE_CONFIG=\"$0\" exec \"$1\" -Xshare:auto -XX:SharedArchiveFile=\"$2\" -Dvfio-tune.class-archive=\"$2\" "
+        List<String> command = new ArrayList<>(List.of("sh", "-c", "VFIO_TUNE_CONFIG=\"$0\" exec \"$1\" -XX:-UsePerfData -Xshare:auto -XX:SharedArchiveFile=\"$2\" -Dvfio-tune.class-archive=\"$2\" "
                 + "-cp \"$3\" io.vfiotune.cli.Main hook vt-archive prepare begin - < \"$4\"",
                 config.toString(), JAVA, archive.toString(), System.getProperty("java.class.path"), domain.toString()));
         return Libvirt.run(command, 120);

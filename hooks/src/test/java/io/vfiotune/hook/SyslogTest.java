@@ -27,7 +27,7 @@ class SyslogTest {
         Path config = Files.writeString(work.resolve("vfio-tune.properties"), "sysfs-root=" + sysfs + "\nsyslog=yes\n");
         Path domain = Files.writeString(work.resolve("domain.xml"), Files.readString(ROOT.resolve("src/golden/clique-t4-pair-switch/input.xml")));
         try (DevLog syslog = DevLog.listen(work)) {
-            Libvirt.Result hook = Libvirt.run(List.of("sh", "-c", "VFIO_TUNE_CONFIG=\"$0\" exec \"$1\" -cp \"$2\" io.vfiotune.cli.Main hook vt-syslog prepare begin - < \"$3\"",
+            Libvirt.Result hook = Libvirt.run(List.of("sh", "-c", "VFIO_TUNE_CONFIG=\"$0\" exec \"$1\" -XX:-UsePerfData -cp \"$2\" io.vfiotune.cli.Main hook vt-syslog prepare begin - < \"$3\"",
                     config.toString(), ProcessHandle.current().info().command().orElse("java"), System.getProperty("java.class.path"), domain.toString()), 120);
             assertEquals(2, hook.status(), hook.stderr());
             assertTrue(hook.stderr().startsWith("vfio-tune: error [HOOK-MISMATCH] domain vt-syslog: "), "stderr keeps the finding: " + hook.stderr());
@@ -41,7 +41,7 @@ class SyslogTest {
     @Test
     void aSyslogValueOtherThanYesOrNoIsRefused(@TempDir Path work) throws IOException {
         Path config = Files.writeString(work.resolve("vfio-tune.properties"), "syslog=true\n");
-        Libvirt.Result plan = Libvirt.run(List.of("sh", "-c", "VFIO_TUNE_CONFIG=\"$0\" exec \"$1\" -cp \"$2\" io.vfiotune.cli.Main probe",
+        Libvirt.Result plan = Libvirt.run(List.of("sh", "-c", "VFIO_TUNE_CONFIG=\"$0\" exec \"$1\" -XX:-UsePerfData -cp \"$2\" io.vfiotune.cli.Main probe",
                 config.toString(), ProcessHandle.current().info().command().orElse("java"), System.getProperty("java.class.path")), 120);
         assertEquals(1, plan.status());
         assertEquals("vfio-tune: error [CONFIG-INVALID] " + config + ": syslog must be yes or no, not 'true'", plan.stderr().strip());
