@@ -1,5 +1,6 @@
 package io.vfiotune.cli;
 
+import io.vfiotune.apply.DomainApplier;
 import io.vfiotune.spi.ExitStatus;
 import io.vfiotune.spi.Finding;
 import io.vfiotune.spi.VfioTuneException;

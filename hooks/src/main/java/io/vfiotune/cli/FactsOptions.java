@@ -7,7 +7,7 @@ import java.util.Map;
 import java.util.TreeMap;
 
 /** The contract's FACTS options; each pins what would otherwise be read from the machine. */
-final class FactsOptions {
+public final class FactsOptions {
     @Option(names = "--sysfs-root", paramLabel = "DIR", description = "Read sysfs from DIR/sys (default /). A fixture's facts.properties there is used too.")
     String sysfsRoot;
 

@@ -1,6 +1,7 @@
 package io.vfiotune.cli;
 
 import io.vfiotune.gate.GateSpool;
+import io.vfiotune.gate.ResidentGate;
 import io.vfiotune.spi.ExitStatus;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.ParentCommand;

@@ -1,5 +1,8 @@
 package io.vfiotune.cli;
 
+import io.vfiotune.gate.ResidentGate;
+import io.vfiotune.hook.ClassArchiveCheck;
+import io.vfiotune.hook.HookClassArchive;
 import io.vfiotune.probe.facts.HostSettings;
 import io.vfiotune.spi.ExitStatus;
 import io.vfiotune.spi.Finding;
@@ -30,8 +33,8 @@ import java.util.concurrent.TimeUnit;
  * vfio-tune namespace; that is what keeps every VM start cheap.
  */
 @Command(name = "install-hook", description = "Install (or --uninstall) the hook launcher as /etc/libvirt/hooks/qemu.d/50-vfio-tune and reload libvirt.")
-final class InstallHookCommand implements Callable<Integer> {
-    static final String HOOK_NAME = "50-vfio-tune";
+public final class InstallHookCommand implements Callable<Integer> {
+    public static final String HOOK_NAME = "50-vfio-tune";
 
     @ParentCommand
     Main main;
@@ -129,7 +132,7 @@ final class InstallHookCommand implements Callable<Integer> {
     }
 
     /** One shell word for any text: single quotes, each ' inside closed, escaped and reopened. */
-    static String shellQuote(String text) {
+    public static String shellQuote(String text) {
         return "'" + text.replace("'", "'\\''") + "'";
     }
 

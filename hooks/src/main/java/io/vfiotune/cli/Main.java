@@ -1,13 +1,17 @@
 package io.vfiotune.cli;
 
+import io.vfiotune.adapters.KubevirtHookCommand;
+import io.vfiotune.adapters.VdsmHookCommand;
+import io.vfiotune.hook.ClassArchiveCheck;
+import io.vfiotune.hook.SyslogTee;
 import io.vfiotune.probe.facts.HostSettings;
 import io.vfiotune.probe.facts.SystemLog;
 import io.vfiotune.spi.ExitStatus;
 import io.vfiotune.spi.Finding;
 import io.vfiotune.spi.VfioTuneException;
 import io.vfiotune.xml.annotations.AnnotationBinder;
-import picocli.CommandLine;
 import picocli.CommandLine.Command;
+import picocli.CommandLine;
 
 import java.io.FileDescriptor;
 import java.io.FileOutputStream;
@@ -24,7 +28,7 @@ import java.util.Map;
                 HookCommand.class, ApplyCommand.class, WatchCommand.class,
                 InstallHookCommand.class, SnapshotCommand.class, FixtureCommand.class, KubevirtHookCommand.class, VdsmHookCommand.class, GateServiceCommand.class})
 public final class Main implements Runnable {
-    final Console console;
+    public final Console console;
 
     Main(Console console) {
         this.console = console;
@@ -49,7 +53,7 @@ public final class Main implements Runnable {
     }
 
     /** The config file's {@code syslog} key; a config that cannot be read is reported by the command itself. */
-    static boolean syslogRequested(Map<String, String> environment) {
+    public static boolean syslogRequested(Map<String, String> environment) {
         try {
             return HostSettings.load(Map.of(), environment).get(HostSettings.SYSLOG).filter("yes"::equals).isPresent();
         } catch (RuntimeException e) {

@@ -18,7 +18,7 @@ import java.nio.file.NoSuchFileException;
 import java.nio.file.Path;
 
 /** What plan, diff and demo share: read the domain, wire the host, plan, report. */
-final class Planning {
+public final class Planning {
     private Planning() {
     }
 
@@ -36,17 +36,17 @@ final class Planning {
         }
     }
 
-    static PlanResult plan(Main.Console console, FactsOptions facts, byte[] input) {
+    public static PlanResult plan(Main.Console console, FactsOptions facts, byte[] input) {
         return plan(console, facts, input, java.util.Optional.empty());
     }
 
     /** Plans with a {@code <vt:tune>} a management stack supplies (it counts as the domain's own). */
-    static PlanResult plan(Main.Console console, FactsOptions facts, byte[] input, java.util.Optional<String> suppliedTune) {
+    public static PlanResult plan(Main.Console console, FactsOptions facts, byte[] input, java.util.Optional<String> suppliedTune) {
         Injector injector = VfioTune.injector(HostSettings.load(facts.asSettings(), console.environment()));
         return injector.getInstance(DomainPlanner.class).plan(input, injector.getInstance(HostTopology.class), suppliedTune);
     }
 
-    static void printFindings(Main.Console console, PlanResult result) {
+    public static void printFindings(Main.Console console, PlanResult result) {
         for (Finding finding : result.findings()) {
             console.err().println(finding.format());
         }

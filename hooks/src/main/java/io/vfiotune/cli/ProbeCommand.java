@@ -1,18 +1,20 @@
 package io.vfiotune.cli;
 
 import com.google.inject.Injector;
+import io.vfiotune.pci.PciAddress;
+import io.vfiotune.pci.PciFunction;
 import io.vfiotune.probe.facts.HostSettings;
 import io.vfiotune.probe.sysfs.PciIds;
 import io.vfiotune.probe.sysfs.SysfsHostTopology;
+import io.vfiotune.report.ProbeReport;
+import io.vfiotune.report.TopologyReport;
 import io.vfiotune.spi.ExitStatus;
 import io.vfiotune.spi.Finding;
-import io.vfiotune.spi.PciAddress;
-import io.vfiotune.spi.PciFunction;
 import io.vfiotune.spi.VfioTuneException;
 import io.vfiotune.wiring.VfioTune;
 import io.vfiotune.xml.engine.DomainPlanner;
 import io.vfiotune.xml.engine.PlanResult;
-import io.vfiotune.xml.transforms.TopologyPairs;
+import io.vfiotune.xml.transforms.topology.TopologyPairs;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Option;
@@ -24,7 +26,7 @@ import java.util.List;
 import java.util.Optional;
 import java.util.concurrent.Callable;
 
-@Command(name = "probe", description = "Print the host topology vfio-tune sees: devices, groups, NUMA, bridges, capabilities, MSI-X, clique room;"
+@Command(name = "probe", description = "Print the host topology vfio-tune sees: devices, groups, NUMA, bridges, capabilities, MSI-X, clique placement;"
         + " with --domain, the host and guest path type of every pair of the domain's devices.")
 final class ProbeCommand implements Callable<Integer> {
     @ParentCommand

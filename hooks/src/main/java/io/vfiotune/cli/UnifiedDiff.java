@@ -4,13 +4,13 @@ import java.util.ArrayList;
 import java.util.List;
 
 /** A plain unified diff of two texts by lines (LCS), enough for domain-sized documents. */
-final class UnifiedDiff {
+public final class UnifiedDiff {
     private static final int CONTEXT = 3;
 
     private UnifiedDiff() {
     }
 
-    static String diff(String oldName, String oldText, String newName, String newText) {
+    public static String diff(String oldName, String oldText, String newName, String newText) {
         List<String> a = lines(oldText);
         List<String> b = lines(newText);
         int[][] common = new int[a.size() + 1][b.size() + 1];

@@ -1,5 +1,7 @@
 package io.vfiotune.cli;
 
+import io.vfiotune.apply.DomainApplier;
+import io.vfiotune.gate.ResidentGate;
 import io.vfiotune.spi.ExitStatus;
 import io.vfiotune.spi.Finding;
 import org.libvirt.Connect;

@@ -1,10 +1,8 @@
 package io.vfiotune.gate;
 
 import java.io.IOException;
-import java.nio.ByteBuffer;
 import java.nio.channels.FileChannel;
 import java.nio.channels.OverlappingFileLockException;
-import java.nio.channels.SeekableByteChannel;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.ClosedWatchServiceException;
 import java.nio.file.DirectoryStream;
@@ -17,17 +15,13 @@ import java.nio.file.StandardWatchEventKinds;
 import java.nio.file.WatchEvent;
 import java.nio.file.WatchKey;
 import java.nio.file.WatchService;
-import java.nio.file.attribute.BasicFileAttributes;
 import java.nio.file.attribute.PosixFileAttributes;
 import java.nio.file.attribute.PosixFilePermission;
 import java.nio.file.attribute.PosixFilePermissions;
 import java.nio.file.attribute.UserPrincipal;
-import java.security.MessageDigest;
 import java.time.Duration;
 import java.time.Instant;
-import java.security.NoSuchAlgorithmException;
 import java.util.EnumSet;
-import java.util.HexFormat;
 import java.util.List;
 import java.util.Optional;
 import java.util.concurrent.ArrayBlockingQueue;
@@ -53,27 +47,22 @@ import static java.util.Objects.requireNonNull;
  * <p>One question is a directory {@code q.*}, renamed in once complete, so the
  * service never sees half a request:
  * <ul>
- * <li>{@code question}: {@value #QUESTION_HEADER}, the domain name, the configuration file the hook reads
+ * <li>{@code question}: {@value GateQuestion#QUESTION_HEADER}, the domain name, the configuration file the hook reads
  * ({@code ""} for the default), one per line;</li>
  * <li>{@code domain.xml}: the domain, as libvirt gave it;</li>
  * <li>{@code answer}: a FIFO the client already holds open.</li>
  * </ul>
  * The answer is {@code vfio-tune-gate 1 SHA256 STATUS}, the findings, and
- * {@value #END}; SHA256 is of {@code question} followed by {@code domain.xml},
+ * {@value GateQuestion#END}; SHA256 is of {@code question} followed by {@code domain.xml},
  * so the client takes it for exactly what it asked. A question the service
  * does not take (too large, malformed, not its user's) is answered
- * {@value #IN_PROCESS}: the client then plans in process at once.
+ * {@value GateQuestion#IN_PROCESS}: the client then plans in process at once.
  *
  * <p>Sizes are checked before anything is read, and an answer never exceeds a
  * pipe's buffer, so no client can make a handler block; verdicts are computed
  * one at a time, as the hook's code expects one plan per JVM.
  */
 public final class GateSpool implements AutoCloseable {
-    public static final String QUESTION_HEADER = "vfio-tune-gate 1";
-    public static final String END = "vfio-tune-gate end";
-    public static final String IN_PROCESS = "vfio-tune-gate 1 - in-process";
-    /** The whole answer to a question the gate does not judge: the client plans in process. */
-    private static final String PLAN_IN_PROCESS = IN_PROCESS + "\n" + END + "\n";
     /**
      * The file that tells the launcher someone answers: the gate's pid and that
      * process's start time (clock ticks since boot, field 22 of
@@ -88,11 +77,6 @@ public final class GateSpool implements AutoCloseable {
      * has not announced itself. Never removed, so it never changes under a lock.
      */
     public static final String LOCK_FILE = "lock";
-    /** The same bound the planner's own reader applies (a compile-time constant). */
-    static final long MAX_DOCUMENT_BYTES = io.vfiotune.xml.engine.SecureXmlReader.MAX_DOCUMENT_BYTES;
-    static final long MAX_QUESTION_BYTES = 8 * 1024;
-    /** Below Linux's smallest pipe buffer (one page is 4 KiB; the default is 64 KiB): writing an answer never blocks. */
-    static final int MAX_ANSWER_BYTES = 60 * 1024;
     /**
      * A launcher removes its question within its budget, or when it gives up; only one killed
      * outright (SIGKILL) leaves it behind. Anything this old in the spool is such a leftover.
@@ -219,12 +203,12 @@ public final class GateSpool implements AutoCloseable {
         WatchService watcher;
         try {
             if (!locked(lock)) {
-                throw new IOException("another vfio-tune gate" + liveGate(spool).map(pid -> " (pid " + pid + ")").orElse(" (still warming up)")
+                throw new IOException("another vfio-tune gate" + GatePidFile.liveGate(spool).map(pid -> " (pid " + pid + ")").orElse(" (still warming up)")
                         + " already answers in " + spool);
             }
             try (DirectoryStream<Path> leftovers = Files.newDirectoryStream(spool, "{q.,.q.}*")) {
                 for (Path leftover : leftovers) {
-                    deleteQuestion(leftover);
+                    GateQuestion.delete(leftover);
                 }
             }
             watcher = spool.getFileSystem().newWatchService();
@@ -255,28 +239,9 @@ public final class GateSpool implements AutoCloseable {
             if (closed) {
                 return;
             }
-            Path pid = Files.writeString(Files.createTempFile(directory, ".pid", ".tmp"), announcement(ProcessHandle.current().pid()).orElseThrow(
+            Path pid = Files.writeString(Files.createTempFile(directory, ".pid", ".tmp"), GatePidFile.announcement(ProcessHandle.current().pid()).orElseThrow(
                     () -> new IOException("no start time for this process in /proc/self/stat")), StandardCharsets.UTF_8);
             Files.move(pid, directory.resolve(PID_FILE), StandardCopyOption.ATOMIC_MOVE, StandardCopyOption.REPLACE_EXISTING);
-        }
-    }
-
-    /** The pid file's line for a live process: its pid and start time; empty when /proc does not show it. */
-    public static Optional<String> announcement(long pid) {
-        return startTime(pid).map(started -> pid + " " + started + "\n");
-    }
-
-    /**
-     * Field 22 of /proc/PID/stat, counted after the command name (which may hold
-     * spaces, parentheses and bytes that are no UTF-8: read as Latin-1, every byte is a character).
-     */
-    private static Optional<String> startTime(long pid) {
-        try {
-            String stat = Files.readString(Path.of("/proc", Long.toString(pid), "stat"), StandardCharsets.ISO_8859_1);
-            String[] fields = stat.substring(stat.lastIndexOf(") ") + 2).strip().split(" ");
-            return fields.length > 19 ? Optional.of(fields[19]) : Optional.empty();
-        } catch (IOException | RuntimeException e) {
-            return Optional.empty();
         }
     }
 
@@ -287,17 +252,6 @@ public final class GateSpool implements AutoCloseable {
     /** How many questions got a verdict; tests use it to tell an answer from a fallback. */
     public long answered() {
         return answered.get();
-    }
-
-    /** The pid in {@code spool/pid} when a live process has that pid and the start time written beside it. */
-    static Optional<Long> liveGate(Path spool) {
-        try {
-            String[] announced = Files.readString(spool.resolve(PID_FILE), StandardCharsets.UTF_8).strip().split(" ");
-            long pid = Long.parseLong(announced[0]);
-            return announced.length == 2 && startTime(pid).filter(announced[1]::equals).isPresent() ? Optional.of(pid) : Optional.empty();
-        } catch (IOException | NumberFormatException e) {
-            return Optional.empty();
-        }
     }
 
     private void watchLoop() {
@@ -334,7 +288,7 @@ public final class GateSpool implements AutoCloseable {
         try (DirectoryStream<Path> questions = Files.newDirectoryStream(directory, "{q.,.q.}*")) {
             for (Path question : questions) {
                 if (Files.getLastModifiedTime(question, LinkOption.NOFOLLOW_LINKS).toInstant().isBefore(cutoff)) {
-                    deleteQuestion(question);
+                    GateQuestion.delete(question);
                 }
             }
         } catch (IOException e) {
@@ -357,21 +311,21 @@ public final class GateSpool implements AutoCloseable {
             handlers.execute(() -> answer(question));
         } catch (RejectedExecutionException e) {
             // Too many waiting: this client plans in process rather than queue behind them.
-            reply(question, PLAN_IN_PROCESS);
+            GateQuestion.reply(question, GateQuestion.PLAN_IN_PROCESS, log);
         }
     }
 
     private void answer(Path question) {
         try {
-            Optional<String> refusal = check(question);
+            Optional<String> refusal = GateQuestion.check(question, owner);
             if (refusal.isPresent()) {
                 turnAway(question, refusal.get());
                 return;
             }
             byte[] questionBytes = Files.readAllBytes(question.resolve("question"));
-            List<String> lines = questionLines(new String(questionBytes, StandardCharsets.UTF_8));
-            if (lines.size() != 3 || !lines.get(0).equals(QUESTION_HEADER)) {
-                turnAway(question, "the question is not '" + QUESTION_HEADER + "', a name and a configuration path");
+            List<String> lines = GateQuestion.lines(new String(questionBytes, StandardCharsets.UTF_8));
+            if (lines.size() != 3 || !lines.get(0).equals(GateQuestion.QUESTION_HEADER)) {
+                turnAway(question, "the question is not '" + GateQuestion.QUESTION_HEADER + "', a name and a configuration path");
                 return;
             }
             byte[] xml = Files.readAllBytes(question.resolve("domain.xml"));
@@ -380,14 +334,14 @@ public final class GateSpool implements AutoCloseable {
                 verdict = judge.judge(lines.get(1), lines.get(2), xml);
             }
             byte[] findings = verdict.findings().getBytes(StandardCharsets.UTF_8);
-            if ((verdict.status() != 0 && verdict.status() != 2) || findings.length > MAX_ANSWER_BYTES - 256) {
+            if ((verdict.status() != 0 && verdict.status() != 2) || findings.length > GateQuestion.MAX_ANSWER_BYTES - 256) {
                 // Exit 1 (a bad input or configuration) and outsized findings are left to the hook's own JVM to say.
-                reply(question, PLAN_IN_PROCESS);
+                GateQuestion.reply(question, GateQuestion.PLAN_IN_PROCESS, log);
                 return;
             }
             // Counted before the reply goes out, so that whoever got it sees the count; taken back if it did not go.
             answered.incrementAndGet();
-            if (!reply(question, "vfio-tune-gate 1 " + sha256(questionBytes, xml) + " " + verdict.status() + "\n" + verdict.findings() + END + "\n")) {
+            if (!GateQuestion.reply(question, GateQuestion.verdict(questionBytes, xml, verdict), log)) {
                 answered.decrementAndGet();
                 return;
             }
@@ -399,94 +353,13 @@ public final class GateSpool implements AutoCloseable {
             }
         } catch (IOException | RuntimeException e) {
             log.accept("no answer for " + question + ": " + e);
-            reply(question, PLAN_IN_PROCESS);
+            GateQuestion.reply(question, GateQuestion.PLAN_IN_PROCESS, log);
         }
     }
 
     private void turnAway(Path question, String why) {
         log.accept("a question in " + question + " was not taken: " + why);
-        reply(question, PLAN_IN_PROCESS);
-    }
-
-    /** Why a question is not taken, before any of it is read: its files' types and sizes; empty when they are fit to read. */
-    private Optional<String> check(Path question) throws IOException {
-        BasicFileAttributes attributes = Files.readAttributes(question, BasicFileAttributes.class, LinkOption.NOFOLLOW_LINKS);
-        if (!attributes.isDirectory() || !Files.getOwner(question, LinkOption.NOFOLLOW_LINKS).equals(owner)) {
-            return Optional.of("not a directory of " + owner.getName());
-        }
-        for (String file : List.of("question", "domain.xml")) {
-            Path path = question.resolve(file);
-            if (!Files.isRegularFile(path, LinkOption.NOFOLLOW_LINKS)) {
-                return Optional.of(file + " is missing or not a regular file");
-            }
-        }
-        if (Files.size(question.resolve("question")) > MAX_QUESTION_BYTES) {
-            return Optional.of("the question is over " + MAX_QUESTION_BYTES + " bytes");
-        }
-        if (Files.size(question.resolve("domain.xml")) > MAX_DOCUMENT_BYTES) {
-            return Optional.of("the domain is over " + MAX_DOCUMENT_BYTES + " bytes; the hook's own plan refuses it");
-        }
-        return Optional.empty();
-    }
-
-    /**
-     * The question's lines as the launcher's printf wrote them: split on
-     * newlines only, so a carriage return (which libvirt allows in a name)
-     * stays in its line; a trailing newline ends the last one.
-     */
-    private static List<String> questionLines(String text) {
-        String body = text.endsWith("\n") ? text.substring(0, text.length() - 1) : text;
-        return List.of(body.split("\n", -1));
-    }
-
-    /**
-     * Writes {@code text} into the question's answer FIFO. It is opened for
-     * reading and writing, which never blocks on Linux; only a FIFO is written
-     * (a symlink in its place is not followed), and nothing is ever created: a
-     * client that gave up may be removing its question this very moment, and a
-     * file made in it would keep its directory in the spool for good.
-     */
-    private boolean reply(Path question, String text) {
-        Path fifo = question.resolve("answer");
-        try {
-            BasicFileAttributes attributes = Files.readAttributes(fifo, BasicFileAttributes.class, LinkOption.NOFOLLOW_LINKS);
-            if (!attributes.isOther()) {
-                log.accept(fifo + " is not a FIFO; no answer");
-                return false;
-            }
-            try (SeekableByteChannel answer = Files.newByteChannel(fifo, StandardOpenOption.READ, StandardOpenOption.WRITE, LinkOption.NOFOLLOW_LINKS)) {
-                ByteBuffer bytes = ByteBuffer.wrap(text.getBytes(StandardCharsets.UTF_8));
-                while (bytes.hasRemaining()) {
-                    answer.write(bytes);
-                }
-            }
-            return true;
-        } catch (IOException e) {
-            // The client gave up and removed its question: it plans in process.
-            return false;
-        }
-    }
-
-    private static String sha256(byte[] question, byte[] xml) {
-        try {
-            MessageDigest digest = MessageDigest.getInstance("SHA-256");
-            digest.update(question);
-            digest.update(xml);
-            return HexFormat.of().formatHex(digest.digest());
-        } catch (NoSuchAlgorithmException e) {
-            throw new IllegalStateException("SHA-256 is part of every JDK", e);
-        }
-    }
-
-    private static void deleteQuestion(Path question) throws IOException {
-        if (Files.isDirectory(question, LinkOption.NOFOLLOW_LINKS)) {
-            try (DirectoryStream<Path> files = Files.newDirectoryStream(question)) {
-                for (Path file : files) {
-                    Files.deleteIfExists(file);
-                }
-            }
-        }
-        Files.deleteIfExists(question);
+        GateQuestion.reply(question, GateQuestion.PLAN_IN_PROCESS, log);
     }
 
     /** Stops answering: the pid file goes first, so launchers stop asking before the watch ends. */
@@ -495,7 +368,7 @@ public final class GateSpool implements AutoCloseable {
         try {
             synchronized (announcing) {
                 closed = true;
-                if (liveGate(directory).filter(pid -> pid == ProcessHandle.current().pid()).isPresent()) {
+                if (GatePidFile.liveGate(directory).filter(pid -> pid == ProcessHandle.current().pid()).isPresent()) {
                     Files.deleteIfExists(directory.resolve(PID_FILE));
                 }
             }

@@ -2,12 +2,12 @@ package io.vfiotune.wiring;
 
 import com.google.inject.AbstractModule;
 import io.vfiotune.xml.guice.TransformBindings;
-import io.vfiotune.xml.transforms.GpuDirectCliqueTransform;
-import io.vfiotune.xml.transforms.GraceTransform;
-import io.vfiotune.xml.transforms.IgdTransform;
-import io.vfiotune.xml.transforms.TopologyMirrorTransform;
-import io.vfiotune.xml.transforms.MsixRelocationTransform;
-import io.vfiotune.xml.transforms.SpaprPhbTransform;
+import io.vfiotune.xml.transforms.cliques.GpuDirectCliqueTransform;
+import io.vfiotune.xml.transforms.grace.GraceTransform;
+import io.vfiotune.xml.transforms.igd.IgdTransform;
+import io.vfiotune.xml.transforms.msix.MsixRelocationTransform;
+import io.vfiotune.xml.transforms.spapr.SpaprPhbTransform;
+import io.vfiotune.xml.transforms.topology.TopologyMirrorTransform;
 
 /**
  * The product's transforms, one {@code bindTransform} line each, in the order

@@ -3,6 +3,7 @@ package io.vfiotune.apply;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import io.vfiotune.gate.GatePidFile;
 import io.vfiotune.gate.GateSpool;
 import io.vfiotune.golden.Libvirt;
 import io.vfiotune.probe.fixture.HostFixture;
@@ -60,7 +61,7 @@ class WatchServiceTest {
         assertTrue(watch.text().contains("vfio-tune: answering gate questions in " + gate), watch.text());
         // Announced once its warm-up plan is done: the pid file names the service's pid and start time.
         await(() -> Files.exists(gate.resolve(GateSpool.PID_FILE)), 60, "the watch service never announced its gate:\n" + watch.text());
-        assertEquals(GateSpool.announcement(watch.process.pid()).orElseThrow(), Files.readString(gate.resolve(GateSpool.PID_FILE)),
+        assertEquals(GatePidFile.announcement(watch.process.pid()).orElseThrow(), Files.readString(gate.resolve(GateSpool.PID_FILE)),
                 "the watch service announced itself as the gate");
 
         long defined = System.nanoTime();

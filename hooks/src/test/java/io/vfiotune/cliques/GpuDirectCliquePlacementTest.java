@@ -4,11 +4,11 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
-import io.vfiotune.spi.GpuDirectCliquePlacement;
-import io.vfiotune.spi.GpuDirectCliquePlacement.Choice;
-import io.vfiotune.spi.PciAddress;
-import io.vfiotune.spi.PciCapability;
-import io.vfiotune.spi.PciFunction;
+import io.vfiotune.pci.PciAddress;
+import io.vfiotune.pci.PciCapability;
+import io.vfiotune.pci.PciFunction;
+import io.vfiotune.platform.GpuDirectCliquePlacement.Choice;
+import io.vfiotune.platform.GpuDirectCliquePlacement;
 import org.junit.jupiter.api.Test;
 
 import java.util.List;

@@ -4,13 +4,13 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
-import io.vfiotune.spi.AcsControl;
+import io.vfiotune.pci.AcsControl;
+import io.vfiotune.pci.PciAddress;
+import io.vfiotune.pci.PciFunction;
+import io.vfiotune.pci.PciePortType;
+import io.vfiotune.platform.PeerToPeerPath;
 import io.vfiotune.spi.HostFacts;
 import io.vfiotune.spi.HostTopology;
-import io.vfiotune.spi.PciAddress;
-import io.vfiotune.spi.PciFunction;
-import io.vfiotune.spi.PciePortType;
-import io.vfiotune.spi.PeerToPeerPath;
 import org.junit.jupiter.api.Test;
 
 import java.util.List;

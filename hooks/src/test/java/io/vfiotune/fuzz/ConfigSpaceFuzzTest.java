@@ -3,8 +3,8 @@ package io.vfiotune.fuzz;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import com.code_intelligence.jazzer.junit.FuzzTest;
+import io.vfiotune.pci.PciCapability;
 import io.vfiotune.probe.sysfs.ConfigSpace;
-import io.vfiotune.spi.PciCapability;
 
 /**
  * The config-space decoder on arbitrary bytes, as a hostile or broken device

@@ -19,8 +19,8 @@ import java.util.ArrayList;
 import java.util.Collections;
 import java.util.HashMap;
 import java.util.List;
-import java.util.Optional;
 import java.util.Map;
+import java.util.Optional;
 import java.util.Set;
 import java.util.stream.Stream;
 
@@ -182,7 +182,7 @@ public final class GoldenHarness {
         String name = directory.getFileName().toString();
         Set<String> written = StackJudges.properties(Files.readString(directory.resolve("input.xml")));
         for (String property : StackJudges.properties(output)) {
-            if (!written.contains(property) && io.vfiotune.spi.VfioPciProperty.byQemuName(property).isEmpty()) {
+            if (!written.contains(property) && io.vfiotune.platform.VfioPciProperty.byQemuName(property).isEmpty()) {
                 problems.add(name + ": vfio-tune emitted " + property + ", which is not in its property table (VfioPciProperty)");
             }
         }

@@ -1,6 +1,6 @@
 package io.vfiotune.golden;
 
-import io.vfiotune.spi.VfioPciProperty;
+import io.vfiotune.platform.VfioPciProperty;
 import io.vfiotune.stack.Stack;
 import io.vfiotune.stack.VfioPciHelp;
 

@@ -1,6 +1,6 @@
 package io.vfiotune.guest;
 
-import io.vfiotune.spi.PciBar;
+import io.vfiotune.pci.PciBar;
 
 import java.util.Optional;
 

@@ -168,10 +168,10 @@ class BootedGuestHarnessSelfTest {
     @Test
     void barStandInsKeepTheSlotAndTheFirmware() throws IOException {
         String plan = Files.readString(ROOT.resolve("src/golden/topology-asus-ovmf-mmio64/expected.xml"));
-        java.util.Map<String, List<io.vfiotune.spi.PciBar>> bars = java.util.Map.of(
-                "0000:01:00.0", List.of(new io.vfiotune.spi.PciBar(3, io.vfiotune.spi.PciBar.Kind.MEMORY_64, true, 32L << 20),
-                        new io.vfiotune.spi.PciBar(1, io.vfiotune.spi.PciBar.Kind.MEMORY_64, true, 64L << 30)),
-                "0000:21:00.0", List.of(new io.vfiotune.spi.PciBar(0, io.vfiotune.spi.PciBar.Kind.MEMORY_64, true, 32L << 20)));
+        java.util.Map<String, List<io.vfiotune.pci.PciBar>> bars = java.util.Map.of(
+                "0000:01:00.0", List.of(new io.vfiotune.pci.PciBar(3, io.vfiotune.pci.PciBar.Kind.MEMORY_64, true, 32L << 20),
+                        new io.vfiotune.pci.PciBar(1, io.vfiotune.pci.PciBar.Kind.MEMORY_64, true, 64L << 30)),
+                "0000:21:00.0", List.of(new io.vfiotune.pci.PciBar(0, io.vfiotune.pci.PciBar.Kind.MEMORY_64, true, 32L << 20)));
         GuestDomain domain = GuestDomain.fromPlanWithBars(plan, host -> bars.getOrDefault(host, List.of()));
         assertEquals(6, domain.standIns().size());
         List<String> devices = domain.barStandIns().stream().map(BarStandIn::qemuDevice).toList();

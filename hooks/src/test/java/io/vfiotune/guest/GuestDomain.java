@@ -24,7 +24,7 @@ import org.w3c.dom.Document;
 import org.w3c.dom.Element;
 import org.w3c.dom.Node;
 
-import io.vfiotune.spi.PciBar;
+import io.vfiotune.pci.PciBar;
 
 /**
  * A planned domain (a vfio-tune output) made bootable on a machine without the

@@ -4,6 +4,8 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import io.vfiotune.pci.PciAddress;
+import io.vfiotune.pci.PciBar;
 import io.vfiotune.probe.facts.ConfiguredHostFacts;
 import io.vfiotune.probe.facts.HostSettings;
 import io.vfiotune.probe.facts.NativeSystem;
@@ -11,8 +13,6 @@ import io.vfiotune.probe.facts.QemuVersionProbe;
 import io.vfiotune.probe.fixture.HostFixture;
 import io.vfiotune.probe.sysfs.SysfsHostTopology;
 import io.vfiotune.probe.sysfs.SysfsRoot;
-import io.vfiotune.spi.PciAddress;
-import io.vfiotune.spi.PciBar;
 import io.vfiotune.stack.Stack;
 import io.vfiotune.stack.Stacks;
 import org.junit.jupiter.api.io.TempDir;

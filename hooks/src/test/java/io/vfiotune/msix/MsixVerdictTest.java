@@ -4,14 +4,14 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
-import io.vfiotune.spi.MsixLayout;
-import io.vfiotune.spi.MsixPlatform;
-import io.vfiotune.spi.MsixRelocation;
-import io.vfiotune.spi.MsixVerdict;
-import io.vfiotune.spi.MsixVerdict.Need;
-import io.vfiotune.spi.PciAddress;
-import io.vfiotune.spi.PciBar;
-import io.vfiotune.spi.PciFunction;
+import io.vfiotune.pci.MsixLayout;
+import io.vfiotune.pci.PciAddress;
+import io.vfiotune.pci.PciBar;
+import io.vfiotune.pci.PciFunction;
+import io.vfiotune.platform.MsixPlatform;
+import io.vfiotune.platform.MsixRelocation;
+import io.vfiotune.platform.MsixVerdict.Need;
+import io.vfiotune.platform.MsixVerdict;
 import io.vfiotune.spi.Version;
 import org.junit.jupiter.api.Test;
 

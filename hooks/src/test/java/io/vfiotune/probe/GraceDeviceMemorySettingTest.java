@@ -4,13 +4,13 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import io.vfiotune.pci.PciAddress;
+import io.vfiotune.pci.PciBar;
+import io.vfiotune.platform.NvidiaGraceGpu;
 import io.vfiotune.probe.facts.ConfiguredHostFacts;
 import io.vfiotune.probe.facts.HostSettings;
 import io.vfiotune.probe.facts.NativeSystem;
 import io.vfiotune.probe.facts.QemuVersionProbe;
-import io.vfiotune.spi.NvidiaGraceGpu;
-import io.vfiotune.spi.PciAddress;
-import io.vfiotune.spi.PciBar;
 import io.vfiotune.spi.VfioTuneException;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;

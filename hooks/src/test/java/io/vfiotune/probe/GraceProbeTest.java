@@ -5,13 +5,13 @@ import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import io.vfiotune.golden.CliRun;
+import io.vfiotune.pci.PciAddress;
+import io.vfiotune.pci.PciBar;
+import io.vfiotune.pci.PciDvsec;
+import io.vfiotune.pci.PciFunction;
+import io.vfiotune.platform.NvidiaGraceGpu;
 import io.vfiotune.probe.sysfs.SysfsHostTopology;
 import io.vfiotune.spi.Finding;
-import io.vfiotune.spi.NvidiaGraceGpu;
-import io.vfiotune.spi.PciAddress;
-import io.vfiotune.spi.PciBar;
-import io.vfiotune.spi.PciDvsec;
-import io.vfiotune.spi.PciFunction;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 

@@ -4,11 +4,11 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import io.vfiotune.pci.PciAddress;
+import io.vfiotune.pci.PciBar;
+import io.vfiotune.pci.PciCapability;
+import io.vfiotune.pci.PciFunction;
 import io.vfiotune.probe.sysfs.SysfsHostTopology;
-import io.vfiotune.spi.PciAddress;
-import io.vfiotune.spi.PciBar;
-import io.vfiotune.spi.PciCapability;
-import io.vfiotune.spi.PciFunction;
 import org.junit.jupiter.api.io.TempDir;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.ValueSource;

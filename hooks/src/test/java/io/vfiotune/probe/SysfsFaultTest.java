@@ -3,10 +3,10 @@ package io.vfiotune.probe;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import io.vfiotune.pci.PciAddress;
+import io.vfiotune.pci.PciFunction;
 import io.vfiotune.probe.sysfs.SysfsHostTopology;
 import io.vfiotune.spi.Finding;
-import io.vfiotune.spi.PciAddress;
-import io.vfiotune.spi.PciFunction;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 

@@ -2,8 +2,8 @@ package io.vfiotune.stack;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 
+import io.vfiotune.platform.VfioPciProperty;
 import io.vfiotune.spi.DomainEdit;
-import io.vfiotune.spi.VfioPciProperty;
 
 import org.junit.jupiter.api.Test;
 

@@ -2,6 +2,9 @@ package io.vfiotune.topology;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 
+import io.vfiotune.pci.PciAddress;
+import io.vfiotune.platform.NcclPathType;
+import io.vfiotune.platform.PcieLineage;
 import io.vfiotune.probe.facts.ConfiguredHostFacts;
 import io.vfiotune.probe.facts.HostSettings;
 import io.vfiotune.probe.facts.NativeSystem;
@@ -9,9 +12,6 @@ import io.vfiotune.probe.facts.QemuVersionProbe;
 import io.vfiotune.probe.fixture.HostFixture;
 import io.vfiotune.probe.sysfs.SysfsHostTopology;
 import io.vfiotune.probe.sysfs.SysfsRoot;
-import io.vfiotune.spi.NcclPathType;
-import io.vfiotune.spi.PciAddress;
-import io.vfiotune.spi.PcieLineage;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 

@@ -1,9 +1,11 @@
 package io.vfiotune.spi;
 
+import io.vfiotune.pci.PciAddress;
+
 import java.util.List;
 import java.util.Optional;
-import java.util.OptionalLong;
 import java.util.OptionalInt;
+import java.util.OptionalLong;
 
 /**
  * What a transform may read of a domain definition. Transforms never edit the

@@ -52,7 +52,7 @@ public interface HostFacts {
 
     /**
      * The device memory, in bytes, of Grace GPUs as the operator declared it, keyed by PCI address
-     * ({@code 0009:01:00.0}) or by {@code vvvv:dddd}; see {@link NvidiaGraceGpu#withDeclaredMemory}.
+     * ({@code 0009:01:00.0}) or by {@code vvvv:dddd}; see {@link io.vfiotune.platform.NvidiaGraceGpu#withDeclaredMemory}.
      * The nvgrace-gpu driver reads it from ACPI and shows it to the VMM only, so it is configuration
      * only; empty unless configured.
      */

@@ -1,5 +1,8 @@
 package io.vfiotune.spi;
 
+import io.vfiotune.pci.PciAddress;
+import io.vfiotune.pci.PciFunction;
+
 import java.util.List;
 import java.util.Optional;
 

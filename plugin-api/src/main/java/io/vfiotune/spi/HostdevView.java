@@ -1,5 +1,7 @@
 package io.vfiotune.spi;
 
+import io.vfiotune.pci.PciAddress;
+
 import java.util.Optional;
 
 /**

@@ -1,6 +1,6 @@
 package io.vfiotune.probe.sysfs;
 
-import io.vfiotune.spi.PciBar;
+import io.vfiotune.pci.PciBar;
 
 import java.util.ArrayList;
 import java.util.List;

@@ -1,11 +1,11 @@
 package io.vfiotune.probe.sysfs;
 
-import io.vfiotune.spi.AcsControl;
+import io.vfiotune.pci.AcsControl;
+import io.vfiotune.pci.MsixLayout;
+import io.vfiotune.pci.PciCapability;
+import io.vfiotune.pci.PciDvsec;
+import io.vfiotune.pci.PciePortType;
 import io.vfiotune.spi.Finding;
-import io.vfiotune.spi.MsixLayout;
-import io.vfiotune.spi.PciCapability;
-import io.vfiotune.spi.PciDvsec;
-import io.vfiotune.spi.PciePortType;
 
 import java.util.ArrayList;
 import java.util.Comparator;

@@ -1,6 +1,6 @@
 package io.vfiotune.probe.sysfs;
 
-import io.vfiotune.spi.PciAddress;
+import io.vfiotune.pci.PciAddress;
 
 import java.io.IOException;
 import java.nio.ByteBuffer;

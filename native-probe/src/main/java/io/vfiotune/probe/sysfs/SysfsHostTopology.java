@@ -2,12 +2,12 @@ package io.vfiotune.probe.sysfs;
 
 import static java.util.Objects.requireNonNull;
 
+import io.vfiotune.pci.PciAddress;
+import io.vfiotune.pci.PciBar;
+import io.vfiotune.pci.PciFunction;
 import io.vfiotune.spi.Finding;
 import io.vfiotune.spi.HostFacts;
 import io.vfiotune.spi.HostTopology;
-import io.vfiotune.spi.PciAddress;
-import io.vfiotune.spi.PciBar;
-import io.vfiotune.spi.PciFunction;
 import io.vfiotune.spi.VfioVgaAccess;
 
 import java.io.IOException;

@@ -2,7 +2,7 @@ package io.vfiotune.probe.sysfs;
 
 import static java.util.Objects.requireNonNull;
 
-import io.vfiotune.spi.PciAddress;
+import io.vfiotune.pci.PciAddress;
 
 import java.nio.file.Path;
 import java.util.regex.Pattern;

@@ -1,7 +1,7 @@
 package io.vfiotune.probe.sysfs;
 
+import io.vfiotune.pci.PciAddress;
 import io.vfiotune.probe.fixture.Directories;
-import io.vfiotune.spi.PciAddress;
 
 import java.io.IOException;
 import java.nio.file.DirectoryNotEmptyException;

@@ -1,11 +1,11 @@
 package io.vfiotune.xml.annotations;
 
+import io.vfiotune.pci.PciAddress;
 import io.vfiotune.spi.ExitStatus;
 import io.vfiotune.spi.Finding;
-import io.vfiotune.spi.PciAddress;
-import io.vfiotune.spi.TuneAnnotations;
 import io.vfiotune.spi.TuneAnnotations.Clique;
 import io.vfiotune.spi.TuneAnnotations.HostdevAnnotation;
+import io.vfiotune.spi.TuneAnnotations;
 import io.vfiotune.spi.VfioTuneException;
 import jakarta.xml.bind.JAXBContext;
 import jakarta.xml.bind.JAXBException;

@@ -2,6 +2,7 @@ package io.vfiotune.xml.engine;
 
 import static java.util.Objects.requireNonNull;
 
+import io.vfiotune.pci.PciAddress;
 import io.vfiotune.spi.DomainEdit;
 import io.vfiotune.spi.DomainTransform;
 import io.vfiotune.spi.DomainView;
@@ -9,7 +10,6 @@ import io.vfiotune.spi.ExitStatus;
 import io.vfiotune.spi.Finding;
 import io.vfiotune.spi.HostTopology;
 import io.vfiotune.spi.HostdevView;
-import io.vfiotune.spi.PciAddress;
 import io.vfiotune.spi.Severity;
 import io.vfiotune.spi.TransformResult;
 import io.vfiotune.spi.TuneAnnotations;

@@ -1,13 +1,13 @@
 package io.vfiotune.xml.engine;
 
+import io.vfiotune.pci.PciAddress;
 import io.vfiotune.spi.DomainView;
 import io.vfiotune.spi.GuestDeviceView;
 import io.vfiotune.spi.GuestNumaCell;
-import io.vfiotune.spi.PciControllerView;
 import io.vfiotune.spi.GuestPciAddress;
 import io.vfiotune.spi.HostdevView;
 import io.vfiotune.spi.NumaMemnode;
-import io.vfiotune.spi.PciAddress;
+import io.vfiotune.spi.PciControllerView;
 import io.vfiotune.spi.TuneAnnotations;
 import io.vfiotune.xml.tree.XmlElement;
 

@@ -1,9 +1,9 @@
 package io.vfiotune.xml.engine;
 
-import io.vfiotune.spi.DomainEdit;
+import io.vfiotune.pci.PciAddress;
 import io.vfiotune.spi.DomainEdit.SetDeviceProperty;
+import io.vfiotune.spi.DomainEdit;
 import io.vfiotune.spi.Finding;
-import io.vfiotune.spi.PciAddress;
 import io.vfiotune.xml.annotations.GeneratedElement.Item;
 import io.vfiotune.xml.tree.XmlElement;
 
@@ -195,7 +195,7 @@ final class QemuNamespaceEditor {
         return ensureAlias(hostdev, edit.hostdev());
     }
 
-    private String ensureAlias(XmlElement hostdev, io.vfiotune.spi.PciAddress host) {
+    private String ensureAlias(XmlElement hostdev, io.vfiotune.pci.PciAddress host) {
         Optional<XmlElement> existing = DomainXml.child(hostdev, "alias");
         Optional<String> name = existing.flatMap(element -> element.attribute("name"));
         if (name.isPresent() && name.get().startsWith("ua-")) {

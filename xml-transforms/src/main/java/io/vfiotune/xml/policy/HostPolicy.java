@@ -2,12 +2,12 @@ package io.vfiotune.xml.policy;
 
 import static java.util.Objects.requireNonNull;
 
+import io.vfiotune.pci.PciFunction;
 import io.vfiotune.spi.DomainView;
 import io.vfiotune.spi.ExitStatus;
 import io.vfiotune.spi.Finding;
 import io.vfiotune.spi.HostTopology;
 import io.vfiotune.spi.HostdevView;
-import io.vfiotune.spi.PciFunction;
 import io.vfiotune.spi.TuneAnnotations;
 import io.vfiotune.spi.VfioTuneException;
 import io.vfiotune.xml.annotations.AnnotationBinder;
