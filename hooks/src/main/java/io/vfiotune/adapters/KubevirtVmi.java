@@ -18,7 +18,7 @@ import java.util.Optional;
  */
 public final class KubevirtVmi {
     public static final String TUNE_ANNOTATION = "vfio-tune.io/tune";
-    /** Far above any VMI; a larger argument cannot even reach a process (see the README on argv limits). */
+    /** Far above any VMI; a larger argument cannot even reach a process (docs/operators.md, Stacks that write the XML themselves: size limits). */
     static final int MAX_JSON_CHARS = 10 * 1024 * 1024;
     private static final JsonFactory JSON = JsonFactory.builder()
             .streamReadConstraints(StreamReadConstraints.builder().maxNestingDepth(256).maxStringLength(MAX_JSON_CHARS).build()).build();

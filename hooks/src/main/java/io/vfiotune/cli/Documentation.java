@@ -23,6 +23,7 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.Locale;
 import java.util.Map;
+import java.util.stream.Stream;
 import java.util.zip.CRC32;
 import java.util.zip.Deflater;
 import java.util.zip.DeflaterOutputStream;
@@ -31,7 +32,7 @@ import java.util.zip.DeflaterOutputStream;
  * Build-time generator (run by the hooks pom at prepare-package) of what the
  * Debian package installs besides the jars: {@code vfio-tune(1)} and one man
  * page per command, the bash completion script, and the package's compressed
- * README and changelog. Everything comes from the picocli model of the
+ * README with the docs/ pages it links to, and the changelog. Everything comes from the picocli model of the
  * compiled commands, so an option added in code shows up in its man page and
  * in completion without anyone remembering to write it down.
  */
@@ -77,6 +78,13 @@ public final class Documentation {
         Files.writeString(completion.resolve("vfio-tune"), AutoComplete.bash("vfio-tune", root).replaceFirst("^#!.*\n", ""), StandardCharsets.UTF_8);
         Path doc = Files.createDirectories(output.resolve("doc"));
         Files.write(doc.resolve("README.md.gz"), gzip(Files.readAllBytes(repository.resolve("README.md"))));
+        // The README is a front page that links into docs/; the pages go beside it, as its links expect.
+        Path pages = Files.createDirectories(doc.resolve("docs"));
+        try (Stream<Path> markdown = Files.list(repository.resolve("docs"))) {
+            for (Path page : markdown.filter(file -> file.getFileName().toString().endsWith(".md")).sorted().toList()) {
+                Files.write(pages.resolve(page.getFileName() + ".gz"), gzip(Files.readAllBytes(page)));
+            }
+        }
         String changelog = Files.readString(repository.resolve("src/debian/changelog"), StandardCharsets.UTF_8)
                 .replace("[[version]]", version).replace("[[date]]", CHANGELOG_DATE.format(date.atOffset(ZoneOffset.UTC)));
         // A version without a Debian revision makes a native package, whose changelog is changelog.gz.

@@ -16,7 +16,7 @@ import java.util.Arrays;
 
 /**
  * What the prepare gate does with each sysfs fault of a passed-through T4
- * (the decision table in the README): faults that spoil what a plan decides
+ * (the decision table in docs/operators.md): faults that spoil what a plan decides
  * from refuse it with HOSTDEV-UNREADABLE, a missing IOMMU group or NUMA node
  * only warns or does nothing, and a missing device refuses.
  */
