@@ -1,10 +1,10 @@
 package io.vfiotune.adapters;
 
-import io.vfiotune.cli.FactsOptions;
-import io.vfiotune.cli.Main;
-import io.vfiotune.cli.Planning;
+import io.vfiotune.planning.Console;
+import io.vfiotune.planning.FactsOptions;
+import io.vfiotune.planning.Planning;
 import io.vfiotune.xml.engine.PlanResult;
-import io.vfiotune.xml.engine.SecureXmlReader;
+import io.vfiotune.xml.tree.SecureXmlReader;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
 import picocli.CommandLine.ParentCommand;
@@ -23,7 +23,7 @@ import java.util.concurrent.Callable;
         + " the <vt:tune> comes from the VMI's vfio-tune.io/tune annotation, else from the host policy. Exit 2 refuses the start, findings on stderr.")
 public final class KubevirtHookCommand implements Callable<Integer> {
     @ParentCommand
-    Main main;
+    Console.Owner main;
 
     @Option(names = "--vmi", required = true, paramLabel = "JSON", description = "The VirtualMachineInstance, as JSON.")
     String vmi;
@@ -39,7 +39,7 @@ public final class KubevirtHookCommand implements Callable<Integer> {
             SecureXmlReader.checkedText(input, "--domain");
             Optional<String> tune = KubevirtVmi.tuneAnnotation(vmi);
             // like the hook, configuration comes from the config file only: the shim passes no options
-            result = Planning.plan(main.console, new FactsOptions(), input, tune);
+            result = Planning.plan(main.console(), new FactsOptions(), input, tune);
         } catch (io.vfiotune.xml.annotations.AnnotationBinder.AnnotationException e) {
             copyToShimLog(e.findings());
             throw e;
@@ -48,14 +48,14 @@ public final class KubevirtHookCommand implements Callable<Integer> {
             copyToShimLog(java.util.List.of(e.finding()));
             throw e;
         }
-        Planning.printFindings(main.console, result);
+        Planning.printFindings(main.console(), result);
         copyToShimLog(result.findings());
         if (result.exitStatus().code() != 0) {
             return result.exitStatus().code();
         }
         byte[] output = result.output().orElseThrow();
-        main.console.out().write(output, 0, output.length);
-        main.console.out().flush();
+        main.console().out().write(output, 0, output.length);
+        main.console().out().flush();
         return 0;
     }
 

@@ -1,13 +1,13 @@
 package io.vfiotune.adapters;
 
-import io.vfiotune.cli.FactsOptions;
-import io.vfiotune.cli.Main;
-import io.vfiotune.cli.Planning;
+import io.vfiotune.planning.Console;
+import io.vfiotune.planning.FactsOptions;
+import io.vfiotune.planning.Planning;
 import io.vfiotune.spi.ExitStatus;
 import io.vfiotune.spi.Finding;
 import io.vfiotune.spi.VfioTuneException;
 import io.vfiotune.xml.engine.PlanResult;
-import io.vfiotune.xml.engine.SecureXmlReader;
+import io.vfiotune.xml.tree.SecureXmlReader;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.ParentCommand;
 
@@ -41,11 +41,11 @@ public final class VdsmHookCommand implements Callable<Integer> {
     static final String CUSTOM_PROPERTY = "vfio_tune";
 
     @ParentCommand
-    Main main;
+    Console.Owner main;
 
     @Override
     public Integer call() throws IOException {
-        String named = main.console.environment().get(DOMAIN_FILE_VARIABLE);
+        String named = main.console().environment().get(DOMAIN_FILE_VARIABLE);
         if (named == null || named.isBlank()) {
             throw new VfioTuneException(ExitStatus.USAGE_OR_INTERNAL, Finding.error("VDSM-NO-DOMAIN", DOMAIN_FILE_VARIABLE,
                     "not set: VDSM names the domain XML file in it; run this only as a before_vm_start hook"));
@@ -57,9 +57,9 @@ public final class VdsmHookCommand implements Callable<Integer> {
         } catch (NoSuchFileException e) {
             throw new VfioTuneException(ExitStatus.USAGE_OR_INTERNAL, Finding.error("INPUT-UNREADABLE", named, "no such file"));
         }
-        Optional<String> tune = Optional.ofNullable(main.console.environment().get(CUSTOM_PROPERTY)).filter(value -> !value.isBlank());
-        PlanResult result = Planning.plan(main.console, new FactsOptions(), input, tune);
-        Planning.printFindings(main.console, result);
+        Optional<String> tune = Optional.ofNullable(main.console().environment().get(CUSTOM_PROPERTY)).filter(value -> !value.isBlank());
+        PlanResult result = Planning.plan(main.console(), new FactsOptions(), input, tune);
+        Planning.printFindings(main.console(), result);
         if (result.exitStatus().code() != 0) {
             return result.exitStatus().code();
         }

@@ -1,15 +1,15 @@
 package io.vfiotune.apply;
 
-import io.vfiotune.cli.FactsOptions;
-import io.vfiotune.cli.Main;
-import io.vfiotune.cli.Planning;
-import io.vfiotune.cli.UnifiedDiff;
+import io.vfiotune.planning.Console;
+import io.vfiotune.planning.FactsOptions;
+import io.vfiotune.planning.Planning;
+import io.vfiotune.planning.UnifiedDiff;
 import io.vfiotune.spi.ExitStatus;
 import io.vfiotune.spi.Finding;
 import io.vfiotune.spi.VfioTuneException;
 import io.vfiotune.xml.engine.PlanResult;
-import io.vfiotune.xml.engine.SecureXmlReader;
 import io.vfiotune.xml.engine.XmlEquivalence;
+import io.vfiotune.xml.tree.SecureXmlReader;
 import org.libvirt.Connect;
 import org.libvirt.Domain;
 import org.libvirt.LibvirtException;
@@ -33,10 +33,10 @@ public final class DomainApplier {
     public record Applied(Outcome outcome, ExitStatus status) {
     }
 
-    private final Main.Console console;
+    private final Console console;
     private final FactsOptions facts;
 
-    public DomainApplier(Main.Console console, FactsOptions facts) {
+    public DomainApplier(Console console, FactsOptions facts) {
         this.console = console;
         this.facts = facts;
     }

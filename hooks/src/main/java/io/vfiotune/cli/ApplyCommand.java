@@ -1,6 +1,7 @@
 package io.vfiotune.cli;
 
 import io.vfiotune.apply.DomainApplier;
+import io.vfiotune.planning.FactsOptions;
 import io.vfiotune.spi.ExitStatus;
 import io.vfiotune.spi.Finding;
 import io.vfiotune.spi.VfioTuneException;

@@ -1,5 +1,8 @@
 package io.vfiotune.cli;
 
+import io.vfiotune.planning.FactsOptions;
+import io.vfiotune.planning.Planning;
+import io.vfiotune.planning.UnifiedDiff;
 import io.vfiotune.probe.fixture.Directories;
 import io.vfiotune.probe.fixture.HostFixture;
 import io.vfiotune.spi.ExitStatus;

@@ -1,5 +1,8 @@
 package io.vfiotune.cli;
 
+import io.vfiotune.planning.FactsOptions;
+import io.vfiotune.planning.Planning;
+import io.vfiotune.planning.UnifiedDiff;
 import io.vfiotune.xml.engine.PlanResult;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;

@@ -1,12 +1,13 @@
 package io.vfiotune.cli;
 
+import io.vfiotune.planning.Console;
 import io.vfiotune.probe.fixture.Directories;
 import picocli.AutoComplete;
-import picocli.CommandLine;
 import picocli.CommandLine.Model.ArgSpec;
 import picocli.CommandLine.Model.CommandSpec;
 import picocli.CommandLine.Model.OptionSpec;
 import picocli.CommandLine.Model.PositionalParamSpec;
+import picocli.CommandLine;
 
 import java.io.ByteArrayOutputStream;
 import java.io.IOException;
@@ -44,7 +45,7 @@ public final class Documentation {
     private final Instant date;
 
     Documentation(String version, Instant date) {
-        this.root = new CommandLine(new Main(new Main.Console(InputStream.nullInputStream(), new PrintStream(OutputStream.nullOutputStream()),
+        this.root = new CommandLine(new Main(new Console(InputStream.nullInputStream(), new PrintStream(OutputStream.nullOutputStream()),
                 new PrintStream(OutputStream.nullOutputStream()), Map.of())));
         this.version = version;
         this.date = date;
@@ -78,7 +79,7 @@ public final class Documentation {
         Files.writeString(completion.resolve("vfio-tune"), AutoComplete.bash("vfio-tune", root).replaceFirst("^#!.*\n", ""), StandardCharsets.UTF_8);
         Path doc = Files.createDirectories(output.resolve("doc"));
         Files.write(doc.resolve("README.md.gz"), gzip(Files.readAllBytes(repository.resolve("README.md"))));
-        // The README is a front page that links into docs/; the pages go beside it, as its links expect.
+        // The README is a front page that links into docs/: the pages go beside it, compressed as Debian ships documentation.
         Path pages = Files.createDirectories(doc.resolve("docs"));
         try (Stream<Path> markdown = Files.list(repository.resolve("docs"))) {
             for (Path page : markdown.filter(file -> file.getFileName().toString().endsWith(".md")).sorted().toList()) {

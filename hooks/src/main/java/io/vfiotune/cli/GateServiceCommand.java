@@ -22,7 +22,7 @@ final class GateServiceCommand implements Callable<Integer> {
 
     @Override
     public Integer call() throws InterruptedException {
-        Optional<GateSpool> service = ResidentGate.start(main.console);
+        Optional<GateSpool> service = ResidentGate.start(main.console, HookJudge.INSTANCE);
         if (service.isEmpty()) {
             return ExitStatus.USAGE_OR_INTERNAL.code();
         }

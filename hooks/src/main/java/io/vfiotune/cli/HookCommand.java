@@ -1,5 +1,7 @@
 package io.vfiotune.cli;
 
+import io.vfiotune.planning.FactsOptions;
+import io.vfiotune.planning.Planning;
 import io.vfiotune.probe.facts.HostSettings;
 import io.vfiotune.spi.DomainEdit;
 import io.vfiotune.spi.ExitStatus;
@@ -8,15 +10,15 @@ import io.vfiotune.spi.Severity;
 import io.vfiotune.spi.TuneAnnotations;
 import io.vfiotune.xml.annotations.AnnotationNamespace;
 import io.vfiotune.xml.engine.PlanResult;
-import io.vfiotune.xml.engine.SecureXmlReader;
 import io.vfiotune.xml.engine.XmlEquivalence;
+import io.vfiotune.xml.tree.SecureXmlReader;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Parameters;
 import picocli.CommandLine.ParentCommand;
 
 import java.nio.charset.StandardCharsets;
-import java.util.concurrent.Callable;
 import java.util.Optional;
+import java.util.concurrent.Callable;
 import java.util.stream.Collectors;
 
 /**

@@ -3,6 +3,7 @@ package io.vfiotune.cli;
 import io.vfiotune.gate.ResidentGate;
 import io.vfiotune.hook.ClassArchiveCheck;
 import io.vfiotune.hook.HookClassArchive;
+import io.vfiotune.hook.ShellWords;
 import io.vfiotune.probe.facts.HostSettings;
 import io.vfiotune.spi.ExitStatus;
 import io.vfiotune.spi.Finding;
@@ -121,25 +122,20 @@ public final class InstallHookCommand implements Callable<Integer> {
 
     /** A stack adapter's launcher: every call needs the JVM, so it only bakes in this installation's JVM, flags and class path. */
     private String adapterLauncher(Optional<Path> archive, String what, String command) {
-        String configLine = config == null ? "" : "export VFIO_TUNE_CONFIG=" + shellQuote(config.toAbsolutePath().normalize().toString()) + "\n";
+        String configLine = config == null ? "" : "export VFIO_TUNE_CONFIG=" + ShellWords.quote(config.toAbsolutePath().normalize().toString()) + "\n";
         return """
                 #!/bin/sh
                 # vfio-tune %s, installed by 'vfio-tune install-hook'. Do not edit; reinstall instead.
                 %sexec %s %s \\
                     %s -cp %s \\
                     io.vfiotune.cli.Main %s
-                """.formatted(what, configLine, shellQuote(java()), jvmFlags(archive), shellQuote("-Dvfio-tune.home=" + home()), shellQuote(classPath()), command);
-    }
-
-    /** One shell word for any text: single quotes, each ' inside closed, escaped and reopened. */
-    public static String shellQuote(String text) {
-        return "'" + text.replace("'", "'\\''") + "'";
+                """.formatted(what, configLine, ShellWords.quote(java()), jvmFlags(archive), ShellWords.quote("-Dvfio-tune.home=" + home()), ShellWords.quote(classPath()), command);
     }
 
     private static String jvmFlags(Optional<Path> archive) {
         // The archive is named twice: for the JVM, and for the hook itself, which says once when the JVM dropped it.
         return String.join(" ", HookClassArchive.JVM_FLAGS)
-                + archive.map(path -> " " + shellQuote("-XX:SharedArchiveFile=" + path) + " " + shellQuote("-D" + ClassArchiveCheck.PROPERTY + "=" + path)).orElse("");
+                + archive.map(path -> " " + ShellWords.quote("-XX:SharedArchiveFile=" + path) + " " + ShellWords.quote("-D" + ClassArchiveCheck.PROPERTY + "=" + path)).orElse("");
     }
 
     private static Path home() {
@@ -179,7 +175,7 @@ public final class InstallHookCommand implements Callable<Integer> {
         Path home = home();
         String java = java();
         String classPath = classPath();
-        String configLine = config == null ? "" : "export VFIO_TUNE_CONFIG=" + shellQuote(config.toAbsolutePath().normalize().toString()) + "\n";
+        String configLine = config == null ? "" : "export VFIO_TUNE_CONFIG=" + ShellWords.quote(config.toAbsolutePath().normalize().toString()) + "\n";
         String flags = jvmFlags(archive);
         return """
                 #!/bin/sh
@@ -202,8 +198,8 @@ public final class InstallHookCommand implements Callable<Integer> {
                 %s%s %s \\
                     %s -cp %s \\
                     io.vfiotune.cli.Main hook "$@" < "$xml"
-                """.formatted(configLine, shellQuote(HostSettings.DEFAULT_CONFIG.toString()), shellQuote(HostSettings.DEFAULT_POLICY.toString()), HostSettings.POLICY_FILE,
-                        ResidentGate.launcherLines(hookSettings()), shellQuote(java), flags, shellQuote("-Dvfio-tune.home=" + home), shellQuote(classPath));
+                """.formatted(configLine, ShellWords.quote(HostSettings.DEFAULT_CONFIG.toString()), ShellWords.quote(HostSettings.DEFAULT_POLICY.toString()), HostSettings.POLICY_FILE,
+                        ResidentGate.launcherLines(hookSettings()), ShellWords.quote(java), flags, ShellWords.quote("-Dvfio-tune.home=" + home), ShellWords.quote(classPath));
     }
 
     /**

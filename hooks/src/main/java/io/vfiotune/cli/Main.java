@@ -4,6 +4,7 @@ import io.vfiotune.adapters.KubevirtHookCommand;
 import io.vfiotune.adapters.VdsmHookCommand;
 import io.vfiotune.hook.ClassArchiveCheck;
 import io.vfiotune.hook.SyslogTee;
+import io.vfiotune.planning.Console;
 import io.vfiotune.probe.facts.HostSettings;
 import io.vfiotune.probe.facts.SystemLog;
 import io.vfiotune.spi.ExitStatus;
@@ -27,21 +28,22 @@ import java.util.Map;
         subcommands = {PlanCommand.class, DiffCommand.class, ProbeCommand.class, DemoCommand.class,
                 HookCommand.class, ApplyCommand.class, WatchCommand.class,
                 InstallHookCommand.class, SnapshotCommand.class, FixtureCommand.class, KubevirtHookCommand.class, VdsmHookCommand.class, GateServiceCommand.class})
-public final class Main implements Runnable {
+public final class Main implements Runnable, Console.Owner {
     public final Console console;
 
     Main(Console console) {
         this.console = console;
     }
 
-    /** Where a command reads and writes; tests run commands in-process with their own streams. */
-    public record Console(InputStream in, PrintStream out, PrintStream err, Map<String, String> environment) {
+    @Override
+    public Console console() {
+        return console;
     }
 
     public static void main(String[] args) {
         PrintStream out = new PrintStream(new FileOutputStream(FileDescriptor.out), false, StandardCharsets.UTF_8);
         OutputStream stderr = new FileOutputStream(FileDescriptor.err);
-        boolean teed = syslogRequested(System.getenv());
+        boolean teed = SyslogTee.requested(System.getenv());
         PrintStream err = teed ? SyslogTee.wrap(stderr, SystemLog.open()) : new PrintStream(stderr, true, StandardCharsets.UTF_8);
         if (args.length > 0 && args[0].equals("hook")) {
             // The installed hook names its class archive; a JVM that silently dropped it is said once.
@@ -50,15 +52,6 @@ public final class Main implements Runnable {
         int status = run(args, new Console(System.in, out, err, System.getenv()));
         out.flush();
         System.exit(status);
-    }
-
-    /** The config file's {@code syslog} key; a config that cannot be read is reported by the command itself. */
-    public static boolean syslogRequested(Map<String, String> environment) {
-        try {
-            return HostSettings.load(Map.of(), environment).get(HostSettings.SYSLOG).filter("yes"::equals).isPresent();
-        } catch (RuntimeException e) {
-            return false;
-        }
     }
 
     /** Runs one command; never throws and never prints a stack trace unless VFIO_TUNE_DEBUG=1. */

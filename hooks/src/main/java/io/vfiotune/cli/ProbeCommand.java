@@ -3,6 +3,8 @@ package io.vfiotune.cli;
 import com.google.inject.Injector;
 import io.vfiotune.pci.PciAddress;
 import io.vfiotune.pci.PciFunction;
+import io.vfiotune.planning.FactsOptions;
+import io.vfiotune.planning.Planning;
 import io.vfiotune.probe.facts.HostSettings;
 import io.vfiotune.probe.sysfs.PciIds;
 import io.vfiotune.probe.sysfs.SysfsHostTopology;

@@ -1,6 +1,7 @@
 package io.vfiotune.cli;
 
 import com.google.inject.Injector;
+import io.vfiotune.planning.FactsOptions;
 import io.vfiotune.probe.facts.HostSettings;
 import io.vfiotune.probe.sysfs.SysfsHostTopology;
 import io.vfiotune.probe.sysfs.SysfsRoot;

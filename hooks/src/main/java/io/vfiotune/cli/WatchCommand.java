@@ -2,6 +2,7 @@ package io.vfiotune.cli;
 
 import io.vfiotune.apply.DomainApplier;
 import io.vfiotune.gate.ResidentGate;
+import io.vfiotune.planning.FactsOptions;
 import io.vfiotune.spi.ExitStatus;
 import io.vfiotune.spi.Finding;
 import org.libvirt.Connect;
@@ -70,7 +71,7 @@ final class WatchCommand implements Callable<Integer> {
             return ExitStatus.USAGE_OR_INTERNAL.code();
         }
         // The warm JVM also answers the hook's prepare gate, so a VM start need not pay for a cold plan.
-        ResidentGate.start(main.console).ifPresent(gate -> Runtime.getRuntime().addShutdownHook(new Thread(gate::close, "vfio-tune-gate-stop")));
+        ResidentGate.start(main.console, HookJudge.INSTANCE).ifPresent(gate -> Runtime.getRuntime().addShutdownHook(new Thread(gate::close, "vfio-tune-gate-stop")));
         Thread events = new Thread(WatchCommand::runEventLoop, "libvirt-events");
         events.setDaemon(true);
         events.start();

@@ -31,7 +31,7 @@ final class GateQuestion {
     /** The whole answer to a question the gate does not judge: the client plans in process. */
     static final String PLAN_IN_PROCESS = IN_PROCESS + "\n" + END + "\n";
     /** The same bound the planner's own reader applies (a compile-time constant). */
-    static final long MAX_DOCUMENT_BYTES = io.vfiotune.xml.engine.SecureXmlReader.MAX_DOCUMENT_BYTES;
+    static final long MAX_DOCUMENT_BYTES = io.vfiotune.xml.tree.SecureXmlReader.MAX_DOCUMENT_BYTES;
     static final long MAX_QUESTION_BYTES = 8 * 1024;
     /** Below Linux's smallest pipe buffer (one page is 4 KiB; the default is 64 KiB): writing an answer never blocks. */
     static final int MAX_ANSWER_BYTES = 60 * 1024;

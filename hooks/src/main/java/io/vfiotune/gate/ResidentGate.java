@@ -1,13 +1,11 @@
 package io.vfiotune.gate;
 
-import io.vfiotune.cli.InstallHookCommand;
-import io.vfiotune.cli.Main;
+import io.vfiotune.hook.ShellWords;
 import io.vfiotune.hook.SyslogTee;
+import io.vfiotune.planning.Console;
 import io.vfiotune.probe.facts.HostSettings;
 import io.vfiotune.spi.Finding;
 
-import java.io.ByteArrayInputStream;
-import java.io.ByteArrayOutputStream;
 import java.io.IOException;
 import java.io.OutputStream;
 import java.io.PrintStream;
@@ -19,8 +17,8 @@ import java.util.Optional;
 /**
  * The resident answer to the hook's {@code prepare begin}: the warm JVM of
  * {@code watch} (or of {@code gate-service}) judges gate questions with the
- * hook's own code, and the installed launcher asks it (in shell, without a
- * JVM) before it starts the full application.
+ * hook's own code (a {@link GateSpool.Judge} the command line gives it), and the
+ * installed launcher asks it (in shell, without a JVM) before it starts the full application.
  */
 public final class ResidentGate {
     /** {@code gate-directory = off} turns the resident gate off; the hook then always plans in process. */
@@ -42,37 +40,9 @@ public final class ResidentGate {
         return value.equals(OFF) || value.isEmpty() ? Optional.empty() : Optional.of(Path.of(value).toAbsolutePath().normalize());
     }
 
-    /** The gate's judge: the hook's own verdict, and its syslog record once the launcher has it. */
-    static final GateSpool.Judge JUDGE = new GateSpool.Judge() {
-        @Override
-        public GateSpool.Verdict judge(String name, String config, byte[] xml) {
-            return ResidentGate.judge(name, config, xml);
-        }
-
-        @Override
-        public void delivered(String name, String config, GateSpool.Verdict verdict) {
-            recordInSyslog(config, verdict);
-        }
-    };
-
-    /**
-     * The verdict {@code vfio-tune hook NAME prepare begin} would give in a
-     * process of its own, with the environment libvirt leaves it: only the
-     * configuration file the hook names. Nothing goes to syslog here: a
-     * verdict the launcher does not take is given again by the hook's JVM.
-     */
-    static GateSpool.Verdict judge(String name, String config, byte[] xml) {
-        ByteArrayOutputStream findings = new ByteArrayOutputStream();
-        PrintStream err = new PrintStream(findings, true, StandardCharsets.UTF_8);
-        PrintStream out = new PrintStream(OutputStream.nullOutputStream(), true, StandardCharsets.UTF_8);
-        int status = Main.run(new String[] {"hook", name, "prepare", "begin"}, new Main.Console(new ByteArrayInputStream(xml), out, err, environment(config)));
-        err.flush();
-        return new GateSpool.Verdict(status, findings.toString(StandardCharsets.UTF_8));
-    }
-
     /** The findings of a delivered verdict to syslog, when the hook's configuration asks for it, as the hook's own JVM records them. */
-    static void recordInSyslog(String config, GateSpool.Verdict verdict) {
-        if (verdict.findings().isEmpty() || !Main.syslogRequested(environment(config))) {
+    public static void recordInSyslog(String config, GateSpool.Verdict verdict) {
+        if (verdict.findings().isEmpty() || !SyslogTee.requested(hookEnvironment(config))) {
             return;
         }
         PrintStream tee = SyslogTee.wrap(OutputStream.nullOutputStream(), io.vfiotune.probe.facts.SystemLog.open());
@@ -80,12 +50,13 @@ public final class ResidentGate {
         tee.flush();
     }
 
-    private static Map<String, String> environment(String config) {
+    /** The environment libvirt leaves the hook: only the configuration file it names. */
+    public static Map<String, String> hookEnvironment(String config) {
         return config.isEmpty() ? Map.of() : Map.of(HostSettings.CONFIG_ENVIRONMENT_VARIABLE, config);
     }
 
     /** Starts answering in the configured spool; a gate that cannot start is a warning, never the end of the service. */
-    public static Optional<GateSpool> start(Main.Console console) {
+    public static Optional<GateSpool> start(Console console, GateSpool.Judge judge) {
         Optional<Path> directory;
         try {
             directory = directory(HostSettings.load(Map.of(), console.environment()));
@@ -97,7 +68,7 @@ public final class ResidentGate {
             return Optional.empty();
         }
         try {
-            GateSpool gate = GateSpool.startWarm(directory.get(), JUDGE, problem -> warn(console, directory.get(), problem),
+            GateSpool gate = GateSpool.startWarm(directory.get(), judge, problem -> warn(console, directory.get(), problem),
                     console.environment().getOrDefault(HostSettings.CONFIG_ENVIRONMENT_VARIABLE, ""), WARM_UP_DOMAIN);
             console.out().println("vfio-tune: answering gate questions in " + gate.directory() + " once warm");
             console.out().flush();
@@ -108,7 +79,7 @@ public final class ResidentGate {
         }
     }
 
-    private static void warn(Main.Console console, Path directory, String message) {
+    private static void warn(Console console, Path directory, String message) {
         synchronized (console.err()) {
             console.err().println(Finding.warning("GATE-SERVICE", directory.toString(), message).format());
             console.err().flush();
@@ -174,6 +145,6 @@ public final class ResidentGate {
                     exec 3<&-
                     rm -rf "$question"
                 fi
-                """.formatted(InstallHookCommand.shellQuote(directory.get().toString()), GateSpool.PID_FILE, GateQuestion.QUESTION_HEADER, GateQuestion.END, BUDGET_SECONDS);
+                """.formatted(ShellWords.quote(directory.get().toString()), GateSpool.PID_FILE, GateQuestion.QUESTION_HEADER, GateQuestion.END, BUDGET_SECONDS);
     }
 }

@@ -1,7 +1,9 @@
 package io.vfiotune.hook;
 
+import io.vfiotune.probe.facts.HostSettings;
 import io.vfiotune.probe.facts.SystemLog;
 import io.vfiotune.spi.Severity;
+import java.util.Map;
 
 import java.io.ByteArrayOutputStream;
 import java.io.IOException;
@@ -27,6 +29,15 @@ public final class SyslogTee extends OutputStream {
     private SyslogTee(OutputStream stderr, SystemLog log) {
         this.stderr = stderr;
         this.log = log;
+    }
+
+    /** The config file's {@code syslog} key; a config that cannot be read is reported by the command itself. */
+    public static boolean requested(Map<String, String> environment) {
+        try {
+            return HostSettings.load(Map.of(), environment).get(HostSettings.SYSLOG).filter("yes"::equals).isPresent();
+        } catch (RuntimeException e) {
+            return false;
+        }
     }
 
     public static PrintStream wrap(OutputStream stderr, SystemLog log) {

@@ -26,9 +26,13 @@ import java.util.OptionalInt;
 import java.util.function.Supplier;
 import java.util.stream.Collectors;
 
-/** Renders what the probe sees, as text for people and JSON for scripts. Both show the same facts. */
+/**
+ * Renders what the probe sees, as text for people and JSON for scripts. Both show the same
+ * facts, but for the free config space at the two offsets QEMU tries for the clique capability,
+ * which JSON keeps as {@code cliqueRoom} for scripts and the text leaves to the clique placement
+ * line, which says where QEMU really puts it.
+ */
 public final class ProbeReport {
-    /** The two offsets QEMU tries for its 8-byte GPUDirect clique capability. */
     private final HostTopology topology;
     private final long pageSize;
     private final PciIds names;

@@ -8,7 +8,10 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Locale;
+import java.util.Map;
 import java.util.Set;
+import java.util.TreeMap;
 import java.util.TreeSet;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
@@ -22,16 +25,21 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
  * production sources: every string literal shaped like a code (CAPITALS-WITH-HYPHENS, which
  * catches codes held in constants and passed on), the one-word codes given to
  * {@code Finding.error/warning/info}, and the {@code vfio-tune: error [CODE]} lines of the shell
- * launcher and the package's maintainer scripts.
+ * launcher and the package's maintainer scripts. A literal counts as emitted wherever it is
+ * (a set of codes a check looks for, too), so the second direction is as strict as the sources
+ * let a text scan be. Where severity and code are written out together, the row's severity
+ * column must name that severity.
  */
 class FindingsCatalogueTest {
     private static final Path ROOT = Path.of(System.getProperty("vfio-tune.root", ".."));
     private static final Pattern CODE_LITERAL = Pattern.compile("\"([A-Z][A-Z0-9]*(?:-[A-Z0-9]+)+)\"");
-    private static final Pattern ONE_WORD_CODE = Pattern.compile("Finding\\.(?:error|warning|info)\\(\\s*\"([A-Z][A-Z0-9]*)\"");
+    private static final Pattern ONE_WORD_CODE = Pattern.compile("(?:Finding\\.(?:error|warning|info)\\(|new Finding\\([^,()]+,)\\s*\"([A-Z][A-Z0-9]*)\"");
+    /** A finding made with its severity and code written out, as almost all are. */
+    private static final Pattern SEVERITY_AND_CODE = Pattern.compile("(?:Finding\\.(error|warning|info)\\(|new Finding\\(Severity\\.(ERROR|WARNING|INFO),)\\s*\"([A-Z][A-Z0-9-]*)\"");
     private static final Pattern SHELL_FINDING = Pattern.compile("vfio-tune: (?:error|warning|info) \\[([A-Z][A-Z0-9-]*)\\]");
     /** Names of standards that have a code's shape and are no finding. */
     private static final Set<String> NOT_CODES = Set.of("MSI-X", "SHA-256", "US-ASCII");
-    private static final Pattern TABLE_ROW = Pattern.compile("^\\| ([^|]*) \\|", Pattern.MULTILINE);
+    private static final Pattern TABLE_ROW = Pattern.compile("^\\| ([^|]*) \\| ([^|]*) \\|", Pattern.MULTILINE);
     private static final Pattern TICKED = Pattern.compile("`([A-Z][A-Z0-9-]*)`");
 
     @Test
@@ -48,30 +56,61 @@ class FindingsCatalogueTest {
         assertEquals(Set.of(), neverEmitted, "in docs/findings.md but never emitted");
     }
 
+    /** Every severity a code is made with, as the page gives it, says that severity in the code's row. */
+    @Test
+    void theSeverityColumnNamesEverySeverityACodeIsMadeWith() throws IOException {
+        Map<String, String> severityColumn = severityColumns(Files.readString(ROOT.resolve("docs/findings.md"), StandardCharsets.UTF_8));
+        Set<String> wrong = new TreeSet<>();
+        int checked = 0;
+        for (String text : sources()) {
+            Matcher made = SEVERITY_AND_CODE.matcher(text);
+            while (made.find()) {
+                String severity = (made.group(1) != null ? made.group(1) : made.group(2)).toLowerCase(Locale.ROOT);
+                String code = made.group(3);
+                checked++;
+                if (!severityColumn.getOrDefault(code, "").contains(severity)) {
+                    wrong.add(code + " is made as " + severity + ", and its row says '" + severityColumn.getOrDefault(code, "(no row)") + "'");
+                }
+            }
+        }
+        assertTrue(checked > 150, "only " + checked + " findings read");
+        assertEquals(Set.of(), wrong);
+    }
+
     /** The codes in the first column of every table row; the header row has none. */
     static Set<String> documented(String markdown) {
-        Set<String> codes = new TreeSet<>();
+        return severityColumns(markdown).keySet();
+    }
+
+    /** Each documented code with its row's severity column. */
+    static Map<String, String> severityColumns(String markdown) {
+        Map<String, String> columns = new TreeMap<>();
         Matcher row = TABLE_ROW.matcher(markdown);
         while (row.find()) {
             Matcher code = TICKED.matcher(row.group(1));
             while (code.find()) {
-                codes.add(code.group(1));
+                columns.merge(code.group(1), row.group(2), (a, b) -> a + "; " + b);
             }
         }
-        return codes;
+        return columns;
+    }
+
+    /** The production sources without their comments, which name codes too (as examples of the format); only code emits them. */
+    private static List<String> sources() throws IOException {
+        List<String> texts = new ArrayList<>();
+        for (String module : List.of("plugin-api", "native-probe", "xml-transforms", "hooks")) {
+            try (Stream<Path> files = Files.walk(ROOT.resolve(module).resolve("src/main/java"))) {
+                for (Path source : files.filter(file -> file.toString().endsWith(".java")).toList()) {
+                    texts.add(withoutComments(Files.readString(source, StandardCharsets.UTF_8)));
+                }
+            }
+        }
+        return texts;
     }
 
     private static Set<String> emitted() throws IOException {
         Set<String> codes = new TreeSet<>();
-        List<Path> sources = new ArrayList<>();
-        for (String module : List.of("plugin-api", "native-probe", "xml-transforms", "hooks")) {
-            try (Stream<Path> files = Files.walk(ROOT.resolve(module).resolve("src/main/java"))) {
-                files.filter(file -> file.toString().endsWith(".java")).forEach(sources::add);
-            }
-        }
-        for (Path source : sources) {
-            // Comments name codes too (as examples of the format); only code emits them.
-            String text = withoutComments(Files.readString(source, StandardCharsets.UTF_8));
+        for (String text : sources()) {
             collect(CODE_LITERAL, text, codes);
             collect(ONE_WORD_CODE, text, codes);
             collect(SHELL_FINDING, text, codes);

@@ -4,6 +4,7 @@ package io.vfiotune.gate;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import io.vfiotune.cli.HookJudge;
 import io.vfiotune.golden.CliRun;
 import io.vfiotune.probe.fixture.HostFixture;
 import org.junit.jupiter.api.Test;
@@ -57,7 +58,7 @@ class ResidentGateEquivalenceTest {
         Path hostile = Files.writeString(work.resolve("hostile.properties"), "sysfs-root=/nonexistent\n");
         hostileInputs().forEach((name, xml) -> questions.put("hostile/" + name, new Question(hostile, xml)));
 
-        try (GateSpool gate = GateSpool.start(spool, ResidentGate::judge, problem -> { })) {
+        try (GateSpool gate = GateSpool.start(spool, HookJudge.INSTANCE::judge, problem -> { })) {
             List<String> problems = new ArrayList<>();
             int verdicts = 0;
             int asked = 0;

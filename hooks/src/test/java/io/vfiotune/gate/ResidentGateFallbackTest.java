@@ -7,6 +7,7 @@ import static org.junit.jupiter.api.Assertions.assertTimeoutPreemptively;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
+import io.vfiotune.cli.HookJudge;
 import io.vfiotune.probe.fixture.HostFixture;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
@@ -60,12 +61,12 @@ class ResidentGateFallbackTest {
         applied = Files.readAllBytes(ROOT.resolve("src/golden/clique-t4-pair-switch/expected.xml"));
         notApplied = Files.readAllBytes(ROOT.resolve("src/golden/clique-t4-pair-switch/input.xml"));
         // What the service's own warm-up does: the first plan in a JVM can take longer than the launcher's budget.
-        assertEquals(0, ResidentGate.judge("warm-up", config.toString(), applied).status());
+        assertEquals(0, HookJudge.INSTANCE.judge("warm-up", config.toString(), applied).status());
     }
 
     @Test
     void aRunningGateAnswersAndARefusalNamesTheFix() throws Exception {
-        try (GateSpool gate = GateSpool.start(spool, ResidentGate::judge, problem -> { })) {
+        try (GateSpool gate = GateSpool.start(spool, HookJudge.INSTANCE::judge, problem -> { })) {
             assertEquals("rwx------", PosixFilePermissions.toString(Files.getPosixFilePermissions(spool)), "the spool is its owner's only");
             GateLauncher.Result passed = launcher.prepare("vm", config, applied);
             assertEquals(0, passed.status(), passed.stderr());
@@ -79,7 +80,7 @@ class ResidentGateFallbackTest {
 
     @Test
     void aStoppedGateIsNotAskedAndCostsNoWait() throws Exception {
-        GateSpool gate = GateSpool.start(spool, ResidentGate::judge, problem -> { });
+        GateSpool gate = GateSpool.start(spool, HookJudge.INSTANCE::judge, problem -> { });
         gate.close();
         assertSpoolHoldsOnly();
         GateLauncher.Result stopped = launcher.prepare("vm", config, applied);
@@ -116,7 +117,7 @@ class ResidentGateFallbackTest {
             assertTrue(oneField.millis() < 900, "no budget waited for an old pid file: " + oneField.millis() + " ms");
             // Even a pid file naming that live process exactly is no gate: a gate holds the spool's lock.
             Files.writeString(spool.resolve(GateSpool.PID_FILE), String.join(" ", live) + "\n");
-            try (GateSpool gate = GateSpool.start(spool, ResidentGate::judge, problem -> { })) {
+            try (GateSpool gate = GateSpool.start(spool, HookJudge.INSTANCE::judge, problem -> { })) {
                 assertEquals(GatePidFile.announcement(ProcessHandle.current().pid()).orElseThrow(), Files.readString(spool.resolve(GateSpool.PID_FILE)),
                         "the new gate took the spool over");
                 assertEquals(0, launcher.prepare("vm", config, applied).status());
@@ -140,7 +141,7 @@ class ResidentGateFallbackTest {
                 warming.countDown();
                 awaitQuietly(release);
             }
-            return ResidentGate.judge(name, config, xml);
+            return HookJudge.INSTANCE.judge(name, config, xml);
         };
         try (GateSpool gate = GateSpool.startWarm(spool, slowFirstPlan, problem -> { }, config.toString(), applied)) {
             assertTrue(warming.await(30, TimeUnit.SECONDS), "the warm-up runs");
@@ -149,7 +150,7 @@ class ResidentGateFallbackTest {
             assertEquals(GateLauncher.FELL_THROUGH, cold.status(), "not asked while warming: " + cold.stderr());
             assertTrue(cold.millis() < 900, "no budget waited for a gate that is still warming: " + cold.millis() + " ms");
             // Not announced yet, but the spool is taken: a second gate is refused, not a second answerer.
-            IOException second = assertThrows(IOException.class, () -> GateSpool.start(spool, ResidentGate::judge, problem -> { }));
+            IOException second = assertThrows(IOException.class, () -> GateSpool.start(spool, HookJudge.INSTANCE::judge, problem -> { }));
             assertTrue(second.getMessage().contains("another vfio-tune gate (still warming up) already answers in " + spool), second.getMessage());
             release.countDown();
             long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(30);
@@ -173,7 +174,7 @@ class ResidentGateFallbackTest {
         GateSpool.Judge recording = new GateSpool.Judge() {
             @Override
             public GateSpool.Verdict judge(String name, String config, byte[] xml) {
-                return ResidentGate.judge(name, config, xml);
+                return HookJudge.INSTANCE.judge(name, config, xml);
             }
 
             @Override
@@ -207,7 +208,7 @@ class ResidentGateFallbackTest {
         GateSpool.Judge slow = new GateSpool.Judge() {
             @Override
             public GateSpool.Verdict judge(String name, String config, byte[] xml) {
-                GateSpool.Verdict verdict = ResidentGate.judge(name, config, xml);
+                GateSpool.Verdict verdict = HookJudge.INSTANCE.judge(name, config, xml);
                 try {
                     Thread.sleep(ResidentGate.BUDGET_SECONDS * 1000L + 500);
                 } catch (InterruptedException e) {
@@ -239,7 +240,7 @@ class ResidentGateFallbackTest {
      */
     @Test
     void questionsOfKilledLaunchersAreRemoved() throws Exception {
-        try (GateSpool gate = GateSpool.start(spool, ResidentGate::judge, problem -> { })) {
+        try (GateSpool gate = GateSpool.start(spool, HookJudge.INSTANCE::judge, problem -> { })) {
             Path killedWhileWriting = Files.createDirectory(work.resolve(".q.killed"));
             Files.writeString(killedWhileWriting.resolve("question"), "vfio-tune-gate 1\nvm\n\n");
             Path killedWhileWaiting = question("q.killed", "vfio-tune-gate 1\nvm\n\n".getBytes(StandardCharsets.UTF_8), applied);
@@ -307,7 +308,7 @@ class ResidentGateFallbackTest {
     @Test
     void hostileQuestionsCannotStallTheGate() throws Exception {
         List<String> problems = Collections.synchronizedList(new ArrayList<>());
-        try (GateSpool gate = GateSpool.start(spool, ResidentGate::judge, problems::add)) {
+        try (GateSpool gate = GateSpool.start(spool, HookJudge.INSTANCE::judge, problems::add)) {
             Path garbage = question("garbage", "hello\n".getBytes(StandardCharsets.UTF_8), "<domain/>".getBytes(StandardCharsets.UTF_8));
             Path huge = question("huge", "vfio-tune-gate 1\nvm\n\n".getBytes(StandardCharsets.UTF_8), new byte[0]);
             try (RandomAccessFile domain = new RandomAccessFile(huge.resolve("domain.xml").toFile(), "rw")) {
@@ -352,7 +353,7 @@ class ResidentGateFallbackTest {
     /** The hook's NAME comes from libvirt; one that would break the question's lines is not asked with, it is planned in process. */
     @Test
     void aNameWithANewlineFallsBack() throws Exception {
-        try (GateSpool gate = GateSpool.start(spool, ResidentGate::judge, problem -> { })) {
+        try (GateSpool gate = GateSpool.start(spool, HookJudge.INSTANCE::judge, problem -> { })) {
             GateLauncher.Result result = launcher.prepare("vm\nsecond line", config, applied);
             assertEquals(GateLauncher.FELL_THROUGH, result.status(), result.stderr());
             assertEquals(0, gate.answered());
@@ -364,7 +365,7 @@ class ResidentGateFallbackTest {
     void anotherUserCannotAsk() throws Exception {
         assumeTrue("root".equals(System.getProperty("user.name")), "switching users needs root");
         List<String> asNobody = List.of("setpriv", "--reuid=65534", "--regid=65534", "--clear-groups");
-        try (GateSpool gate = GateSpool.start(spool, ResidentGate::judge, problem -> { })) {
+        try (GateSpool gate = GateSpool.start(spool, HookJudge.INSTANCE::judge, problem -> { })) {
             // Everything up to the spool is open to all, so it is the spool's own mode that keeps them out.
             for (Path open : List.of(work, work.resolve("run"))) {
                 Files.setPosixFilePermissions(open, PosixFilePermissions.fromString("rwxr-xr-x"));
@@ -382,7 +383,7 @@ class ResidentGateFallbackTest {
         }
         // And the gate will not serve from a spool that others can enter.
         Files.setPosixFilePermissions(spool, PosixFilePermissions.fromString("rwxr-xr-x"));
-        IOException loose = assertThrows(IOException.class, () -> GateSpool.start(spool, ResidentGate::judge, problem -> { }));
+        IOException loose = assertThrows(IOException.class, () -> GateSpool.start(spool, HookJudge.INSTANCE::judge, problem -> { }));
         assertTrue(loose.getMessage().contains("mode 0700"), loose.getMessage());
     }
 

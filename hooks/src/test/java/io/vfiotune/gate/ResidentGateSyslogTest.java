@@ -4,6 +4,7 @@ package io.vfiotune.gate;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import io.vfiotune.cli.HookJudge;
 import io.vfiotune.golden.DevLog;
 import io.vfiotune.probe.fixture.HostFixture;
 import org.junit.jupiter.api.Test;
@@ -30,7 +31,7 @@ class ResidentGateSyslogTest {
         GateLauncher launcher = GateLauncher.install(work.resolve("qemu.d"), config);
         byte[] notApplied = Files.readAllBytes(ROOT.resolve("src/golden/clique-t4-pair-switch/input.xml"));
         byte[] malformed = "<domain><metadata><vt:tune xmlns:vt='urn:vfio-tune:1'>".getBytes(StandardCharsets.UTF_8);
-        try (DevLog syslog = DevLog.listen(work); GateSpool gate = GateSpool.startWarm(spool, ResidentGate.JUDGE, problem -> { }, config.toString(), notApplied)) {
+        try (DevLog syslog = DevLog.listen(work); GateSpool gate = GateSpool.startWarm(spool, HookJudge.INSTANCE, problem -> { }, config.toString(), notApplied)) {
             awaitAnnounced(spool);
             GateLauncher.Result refused = launcher.prepare("vt-gate-syslog", config, notApplied);
             assertEquals(2, refused.status(), refused.stderr());

@@ -1,6 +1,7 @@
 package io.vfiotune.golden;
 
 import io.vfiotune.cli.Main;
+import io.vfiotune.planning.Console;
 import io.vfiotune.probe.fixture.Directories;
 import io.vfiotune.probe.fixture.HostFixture;
 import io.vfiotune.stack.Stack;
@@ -385,7 +386,7 @@ public final class GoldenHarness {
         ByteArrayOutputStream out = new ByteArrayOutputStream();
         ByteArrayOutputStream err = new ByteArrayOutputStream();
         Map<String, String> environment = Map.of("VFIO_TUNE_CONFIG", config.toString());
-        int status = Main.run(arguments.toArray(String[]::new), new Main.Console(new ByteArrayInputStream(stdin),
+        int status = Main.run(arguments.toArray(String[]::new), new Console(new ByteArrayInputStream(stdin),
                 new PrintStream(out, true, StandardCharsets.UTF_8), new PrintStream(err, true, StandardCharsets.UTF_8), environment));
         return new Run(status, out.toString(StandardCharsets.UTF_8), err.toString(StandardCharsets.UTF_8));
     }

@@ -1,5 +1,7 @@
 package io.vfiotune.xml.engine;
 
+import io.vfiotune.xml.tree.SecureXmlReader;
+
 import static java.util.Objects.requireNonNull;
 
 import io.vfiotune.pci.PciAddress;

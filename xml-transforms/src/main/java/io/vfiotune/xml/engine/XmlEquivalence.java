@@ -1,5 +1,7 @@
 package io.vfiotune.xml.engine;
 
+import io.vfiotune.xml.tree.SecureXmlReader;
+
 import org.w3c.dom.Attr;
 import org.w3c.dom.Document;
 import org.w3c.dom.Element;

@@ -12,8 +12,8 @@ import io.vfiotune.spi.TuneAnnotations;
 import io.vfiotune.spi.VfioTuneException;
 import io.vfiotune.xml.annotations.AnnotationBinder;
 import io.vfiotune.xml.annotations.AnnotationNamespace;
-import io.vfiotune.xml.engine.SecureXmlReader;
 import io.vfiotune.xml.tree.LosslessXmlParser;
+import io.vfiotune.xml.tree.SecureXmlReader;
 import io.vfiotune.xml.tree.XmlDocument;
 import io.vfiotune.xml.tree.XmlElement;
 

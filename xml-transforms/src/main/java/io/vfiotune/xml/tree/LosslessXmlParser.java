@@ -7,7 +7,7 @@ import java.util.List;
 
 /**
  * Splits a document into tokens that keep their exact text. It expects input
- * that {@link io.vfiotune.xml.engine.SecureXmlReader} already checked for
+ * that {@link io.vfiotune.xml.tree.SecureXmlReader} already checked for
  * well-formedness and hostile constructs; anything unexpected still fails with
  * {@link IllegalArgumentException}, never a wrong tree.
  */

@@ -14,7 +14,7 @@ import java.util.Set;
  * function must exist, and it must be (or become) bound to vfio-pci.
  */
 public final class PassthroughDevices {
-    public static final String VFIO_PCI = "vfio-pci";
+    static final String VFIO_PCI = "vfio-pci";
 
     /** What a transform reads of the device, so only the probe faults that spoil that refuse it. */
     public enum Needs {
@@ -51,7 +51,7 @@ public final class PassthroughDevices {
      * vfio-pci, or a vfio-pci variant driver (nvgrace_gpu_vfio_pci, mlx5_vfio_pci, ...): QEMU opens
      * either through the device's VFIO group, and the variant adds what the device needs (Grace's memory BARs).
      */
-    public static boolean isVfioDriver(String driver) {
+    static boolean isVfioDriver(String driver) {
         return driver.equals(VFIO_PCI) || driver.endsWith("_vfio_pci");
     }
 

@@ -1,4 +1,4 @@
-package io.vfiotune.cli;
+package io.vfiotune.planning;
 
 import io.vfiotune.probe.facts.HostSettings;
 import picocli.CommandLine.Option;
@@ -9,7 +9,7 @@ import java.util.TreeMap;
 /** The contract's FACTS options; each pins what would otherwise be read from the machine. */
 public final class FactsOptions {
     @Option(names = "--sysfs-root", paramLabel = "DIR", description = "Read sysfs from DIR/sys (default /). A fixture's facts.properties there is used too.")
-    String sysfsRoot;
+    public String sysfsRoot;
 
     @Option(names = "--arch", paramLabel = "ARCH", description = "Host architecture, as uname -m prints it.")
     String arch;
@@ -27,7 +27,7 @@ public final class FactsOptions {
             + " without a <vt:tune> of their own).")
     String policyFile;
 
-    Map<String, String> asSettings() {
+    public Map<String, String> asSettings() {
         Map<String, String> values = new TreeMap<>();
         put(values, HostSettings.SYSFS_ROOT, sysfsRoot);
         put(values, HostSettings.ARCH, arch);

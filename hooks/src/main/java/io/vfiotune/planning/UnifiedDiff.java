@@ -1,4 +1,4 @@
-package io.vfiotune.cli;
+package io.vfiotune.planning;
 
 import java.util.ArrayList;
 import java.util.List;

@@ -1,4 +1,4 @@
-package io.vfiotune.xml.engine;
+package io.vfiotune.xml.tree;
 
 import io.vfiotune.spi.ExitStatus;
 import io.vfiotune.spi.Finding;
@@ -134,7 +134,7 @@ public final class SecureXmlReader {
         return newline < 0 ? message : message.substring(0, newline);
     }
 
-    static VfioTuneException refuse(String code, String subject, String message) {
+    public static VfioTuneException refuse(String code, String subject, String message) {
         return new VfioTuneException(ExitStatus.USAGE_OR_INTERNAL, Finding.error(code, subject, message));
     }
 

@@ -1,4 +1,4 @@
-package io.vfiotune.cli;
+package io.vfiotune.planning;
 
 import com.google.inject.Injector;
 import io.vfiotune.probe.facts.HostSettings;
@@ -9,7 +9,7 @@ import io.vfiotune.spi.VfioTuneException;
 import io.vfiotune.wiring.VfioTune;
 import io.vfiotune.xml.engine.DomainPlanner;
 import io.vfiotune.xml.engine.PlanResult;
-import io.vfiotune.xml.engine.SecureXmlReader;
+import io.vfiotune.xml.tree.SecureXmlReader;
 
 import java.io.IOException;
 import java.io.InputStream;
@@ -22,7 +22,7 @@ public final class Planning {
     private Planning() {
     }
 
-    static byte[] readDomain(Main.Console console, String source) {
+    public static byte[] readDomain(Console console, String source) {
         if (source.equals("-")) {
             return SecureXmlReader.readBounded(console.in(), "stdin");
         }
@@ -36,17 +36,17 @@ public final class Planning {
         }
     }
 
-    public static PlanResult plan(Main.Console console, FactsOptions facts, byte[] input) {
+    public static PlanResult plan(Console console, FactsOptions facts, byte[] input) {
         return plan(console, facts, input, java.util.Optional.empty());
     }
 
     /** Plans with a {@code <vt:tune>} a management stack supplies (it counts as the domain's own). */
-    public static PlanResult plan(Main.Console console, FactsOptions facts, byte[] input, java.util.Optional<String> suppliedTune) {
+    public static PlanResult plan(Console console, FactsOptions facts, byte[] input, java.util.Optional<String> suppliedTune) {
         Injector injector = VfioTune.injector(HostSettings.load(facts.asSettings(), console.environment()));
         return injector.getInstance(DomainPlanner.class).plan(input, injector.getInstance(HostTopology.class), suppliedTune);
     }
 
-    public static void printFindings(Main.Console console, PlanResult result) {
+    public static void printFindings(Console console, PlanResult result) {
         for (Finding finding : result.findings()) {
             console.err().println(finding.format());
         }
