@@ -61,6 +61,9 @@ import static java.util.Objects.requireNonNull;
  * <p>Sizes are checked before anything is read, and an answer never exceeds a
  * pipe's buffer, so no client can make a handler block; verdicts are computed
  * one at a time, as the hook's code expects one plan per JVM.
+ * <p>One file over 350 lines on purpose: the watch loop, the handlers, the lock and the pid file
+ * share one lifecycle (start, warm-up, announce, close) whose ordering is the point; a
+ * question's own files are in GateQuestion and the pid file's format in GatePidFile.
  */
 public final class GateSpool implements AutoCloseable {
     /**

@@ -31,6 +31,8 @@ import java.util.stream.Collectors;
  * facts, but for the free config space at the two offsets QEMU tries for the clique capability,
  * which JSON keeps as {@code cliqueRoom} for scripts and the text leaves to the clique placement
  * line, which says where QEMU really puts it.
+ * <p>One file over 350 lines on purpose: the text and the JSON are written side by side from the
+ * same derived answers, so that a fact added to one cannot be missed in the other.
  */
 public final class ProbeReport {
     private final HostTopology topology;

@@ -16,6 +16,9 @@ import java.util.regex.Pattern;
  * Writes and removes vfio-tune's device properties in the {@code qemu:}
  * namespace. Everything it creates is recorded, so a re-plan can take exactly
  * that back out; what the user wrote there is never touched and always wins.
+ * <p>One file over 350 lines on purpose: everything vfio-tune writes in the qemu: namespace
+ * (overrides, command-line items, their record in vt:generated and taking them back) must agree
+ * on one bookkeeping of aliases and arguments.
  */
 final class QemuNamespaceEditor {
     /** The user aliases vfio-tune can carry properties for: a valid QEMU id, as the schema's userAlias type says. */
