@@ -3,7 +3,6 @@ package io.vfiotune.probe.facts;
 import io.vfiotune.spi.Version;
 
 import java.io.IOException;
-import java.io.InputStream;
 import java.io.Reader;
 import java.io.Writer;
 import java.nio.charset.StandardCharsets;
@@ -11,22 +10,30 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.StandardCopyOption;
 import java.nio.file.attribute.BasicFileAttributes;
+import java.time.Duration;
+import java.util.List;
 import java.util.Optional;
 import java.util.Properties;
-import java.util.concurrent.TimeUnit;
 
 /**
  * Runs {@code EMULATOR --version} and caches the answer by the binary's path,
  * size and mtime, because starting QEMU costs more than the rest of a hook run.
  */
 public final class QemuVersionProbe {
-    private static final long TIMEOUT_SECONDS = 10;
+    /** QEMU prints its version in milliseconds; a binary that takes this long is not answering. */
+    static final Duration DEFAULT_TIMEOUT = Duration.ofSeconds(10);
     private static final String CACHE_FILE = "qemu-versions.properties";
 
     private final Optional<Path> cacheDirectory;
+    private final Duration timeout;
 
     public QemuVersionProbe(Optional<Path> cacheDirectory) {
+        this(cacheDirectory, DEFAULT_TIMEOUT);
+    }
+
+    public QemuVersionProbe(Optional<Path> cacheDirectory, Duration timeout) {
         this.cacheDirectory = cacheDirectory;
+        this.timeout = timeout;
     }
 
     public Version version(Path emulator) {
@@ -49,22 +56,15 @@ public final class QemuVersionProbe {
         return version;
     }
 
-    private static Version run(Path emulator) {
+    private Version run(Path emulator) {
         try {
-            Process process = new ProcessBuilder(emulator.toString(), "--version").redirectErrorStream(true).start();
-            process.getOutputStream().close();
-            byte[] output;
-            try (InputStream in = process.getInputStream()) {
-                output = in.readNBytes(64 * 1024);
-            }
-            if (!process.waitFor(TIMEOUT_SECONDS, TimeUnit.SECONDS)) {
-                process.destroyForcibly();
-                throw new IllegalStateException(emulator + " --version did not finish in " + TIMEOUT_SECONDS + " s");
-            }
-            String text = new String(output, StandardCharsets.UTF_8);
+            ChildProcess.Result result = ChildProcess.run(List.of(emulator.toString(), "--version"), timeout, 64 * 1024);
+            String text = new String(result.output(), StandardCharsets.UTF_8);
             int marker = text.indexOf("version");
             return Version.find(marker >= 0 ? text.substring(marker) : text)
                     .orElseThrow(() -> new IllegalStateException(emulator + " --version printed no version"));
+        } catch (ChildProcess.TimedOut e) {
+            throw new IllegalStateException(e.getMessage(), e);
         } catch (IOException e) {
             throw new IllegalStateException("cannot run " + emulator + " --version: " + e.getMessage(), e);
         } catch (InterruptedException e) {

@@ -1,0 +1,78 @@
+package io.vfiotune.probe.facts;
+
+import java.io.ByteArrayOutputStream;
+import java.io.File;
+import java.io.IOException;
+import java.io.InputStream;
+import java.time.Duration;
+import java.util.List;
+import java.util.concurrent.TimeUnit;
+
+/**
+ * A child process the hook waits for, with a time limit that holds whatever the child does.
+ * libvirt waits for its hooks without one, so a child that never ends would hold every VM start.
+ * The output is drained on a thread of its own while the limit runs: reading it first and
+ * waiting afterwards (as {@code QemuVersionProbe} once did) lets a child that keeps its output
+ * open outlive any limit. At the limit the child and everything it started are killed.
+ */
+public final class ChildProcess {
+    /** What the child printed (stdout and stderr together, at most the bytes asked for) and its exit status. */
+    public record Result(int status, byte[] output) {
+    }
+
+    /** The child did not finish in time; it and its descendants were killed. */
+    public static final class TimedOut extends Exception {
+        private static final long serialVersionUID = 1L;
+
+        TimedOut(String message) {
+            super(message);
+        }
+    }
+
+    private ChildProcess() {
+    }
+
+    /**
+     * Runs {@code command} with no input and returns its status and up to {@code maxBytes} of
+     * its output; anything more is read and dropped, so the child never blocks on a full pipe.
+     */
+    public static Result run(List<String> command, Duration limit, int maxBytes) throws IOException, TimedOut, InterruptedException {
+        Process process = new ProcessBuilder(command).redirectErrorStream(true).redirectInput(ProcessBuilder.Redirect.from(new File("/dev/null"))).start();
+        ByteArrayOutputStream output = new ByteArrayOutputStream();
+        Thread reader = new Thread(() -> drain(process.getInputStream(), output, maxBytes), "vfio-tune-child-output");
+        reader.setDaemon(true);
+        reader.start();
+        long deadline = System.nanoTime() + limit.toNanos();
+        if (!process.waitFor(limit.toNanos(), TimeUnit.NANOSECONDS)) {
+            killTree(process.toHandle());
+            throw new TimedOut(String.join(" ", command) + " did not finish in " + limit.toSeconds() + " s; it was killed");
+        }
+        // The child is done; a descendant it left behind may still hold the output open: what came
+        // within the limit is the answer, and the reader (a daemon) is left to it.
+        long left = Math.max(0, deadline - System.nanoTime());
+        reader.join(Math.max(1, TimeUnit.NANOSECONDS.toMillis(left)));
+        synchronized (output) {
+            return new Result(process.exitValue(), output.toByteArray());
+        }
+    }
+
+    /** Descendants first, so none is reparented to init and lives on. */
+    private static void killTree(ProcessHandle process) {
+        process.descendants().forEach(ProcessHandle::destroyForcibly);
+        process.destroyForcibly();
+    }
+
+    private static void drain(InputStream in, ByteArrayOutputStream output, int maxBytes) {
+        byte[] buffer = new byte[8192];
+        try (in) {
+            int read;
+            while ((read = in.read(buffer)) >= 0) {
+                synchronized (output) {
+                    output.write(buffer, 0, Math.max(0, Math.min(read, maxBytes - output.size())));
+                }
+            }
+        } catch (IOException e) {
+            // The pipe closed under a killed child: what was read is what there is.
+        }
+    }
+}
