@@ -187,17 +187,25 @@ public final class InstallHookCommand implements Callable<Integer> {
                     prepare/begin|migrate/begin|restore/begin) ;;
                     *) exit 0 ;;
                 esac
-                %sxml=$(mktemp "${TMPDIR:-/tmp}/vfio-tune-hook.XXXXXX") || exit 1
-                trap 'rm -f "$xml"' EXIT
+                %s# The domain stays in the shell, never in a file: a temporary file in world-writable /tmp
+                # lets any user who fills /tmp fail every start, or empty the copy and let a domain
+                # through unchecked. The x keeps the trailing newlines $(...) would drop; a read that
+                # fails is a failed hook, never an empty domain. A shell variable cannot hold a NUL, which
+                # no XML may contain either: tr makes it 0xFF, which no UTF-8 may contain, so the check
+                # below sees what a check of the raw bytes sees, and the JVM refuses such input all the same.
+                xml=$(tr '\\000' '\\377' && echo x) || exit 1
+                xml=${xml%%x}
                 trap 'exit 1' INT TERM
-                cat > "$xml"
                 config=${VFIO_TUNE_CONFIG:-%s}
                 if [ ! -f %s ] && ! { [ -f "$config" ] && grep -q '^[[:space:]]*%s[=:[:space:]]' "$config"; }; then
-                    grep -q 'urn:vfio-tune:1' "$xml" || exit 0
+                    case $xml in
+                        *urn:vfio-tune:1*) ;;
+                        *) exit 0 ;;
+                    esac
                 fi
-                %s%s %s \\
+                %sprintf '%%s' "$xml" | %s %s \\
                     %s -cp %s \\
-                    io.vfiotune.cli.Main hook "$@" < "$xml"
+                    io.vfiotune.cli.Main hook "$@"
                 """.formatted(configLine, ShellWords.quote(HostSettings.DEFAULT_CONFIG.toString()), ShellWords.quote(HostSettings.DEFAULT_POLICY.toString()), HostSettings.POLICY_FILE,
                         ResidentGate.launcherLines(hookSettings()), ShellWords.quote(java), flags, ShellWords.quote("-Dvfio-tune.home=" + home), ShellWords.quote(classPath));
     }

@@ -110,14 +110,14 @@ public final class ResidentGate {
                 }
                 if [ "$2/$3" = prepare/begin ] && [ -f "$gate/%2$s" ] && read -r gate_pid gate_started 2>/dev/null < "$gate/%2$s" \\
                     && gate_is_live "$gate_pid" "$gate_started" 2>/dev/null && question=$(mktemp -d "$gate/.q.XXXXXX" 2>/dev/null); then
-                    trap 'rm -f "$xml"; rm -rf "$question"' EXIT
+                    trap 'rm -rf "$question"' EXIT
                     # "command exec": a bare exec whose redirection fails ends sh with status 2, which libvirt would take for a refusal.
-                    if printf '%3$s\\n%%s\\n%%s\\n' "$1" "${VFIO_TUNE_CONFIG:-}" > "$question/question" && cp "$xml" "$question/domain.xml" \\
+                    if printf '%3$s\\n%%s\\n%%s\\n' "$1" "${VFIO_TUNE_CONFIG:-}" > "$question/question" && printf '%%s' "$xml" > "$question/domain.xml" \\
                         && mkfifo -m 600 "$question/answer" && sum=$(cat "$question/question" "$question/domain.xml" | sha256sum) \\
                         && command exec 3<>"$question/answer" && mv "$question" "$gate/q.${question##*/.q.}"; then
                         question="$gate/q.${question##*/.q.}"
                         # The reply stays in the question's own directory (root's, 0700): a name in /tmp could be
-                        # guessed from $xml and made a FIFO or file by another user, who would then write the verdict.
+                        # guessed and made a FIFO or file by another user, who would then write the verdict.
                         (while IFS= read -r line; do printf '%%s\\n' "$line"; [ "$line" = '%4$s' ] && exit 0; done; exit 1) <&3 > "$question/reply" &
                         reader=$!
                         (sleep %5$d; kill "$reader") </dev/null >/dev/null 2>&1 &

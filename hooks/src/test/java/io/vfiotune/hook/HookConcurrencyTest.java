@@ -113,7 +113,7 @@ class HookConcurrencyTest {
         assertTrue(result.stderr().startsWith("vfio-tune: error [HOOK-MISMATCH] domain " + name + ": "), result.stderr());
     }
 
-    private static Path installedLauncher(Path work) throws IOException {
+    static Path installedLauncher(Path work) throws IOException {
         Path sysfs = HostFixture.load(ROOT.resolve("src/hosts/x86-plx-t4-pair")).materialize(Files.createDirectory(work.resolve("sysfs")));
         Path config = Files.writeString(work.resolve("vfio-tune.properties"), "sysfs-root=" + sysfs + "\ncache-directory=" + work.resolve("cache") + "\n");
         Path hooks = Files.createDirectory(work.resolve("qemu.d"));
