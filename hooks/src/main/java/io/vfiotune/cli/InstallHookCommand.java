@@ -203,7 +203,7 @@ public final class InstallHookCommand implements Callable<Integer> {
                         *) exit 0 ;;
                     esac
                 fi
-                %sprintf '%%s' "$xml" | %s %s \\
+                %sprintf '%%s' "$xml" 2>/dev/null | %s %s \\
                     %s -cp %s \\
                     io.vfiotune.cli.Main hook "$@"
                 """.formatted(configLine, ShellWords.quote(HostSettings.DEFAULT_CONFIG.toString()), ShellWords.quote(HostSettings.DEFAULT_POLICY.toString()), HostSettings.POLICY_FILE,

@@ -29,6 +29,10 @@ public final class ChildProcess {
         }
     }
 
+    /** Time for the reader to take what a child wrote just before it exited. */
+    private static final long DRAIN_MILLIS = 200;
+    private static final int KILL_ROUNDS = 5;
+
     private ChildProcess() {
     }
 
@@ -43,22 +47,37 @@ public final class ChildProcess {
         reader.setDaemon(true);
         reader.start();
         long deadline = System.nanoTime() + limit.toNanos();
-        if (!process.waitFor(limit.toNanos(), TimeUnit.NANOSECONDS)) {
+        try {
+            if (!process.waitFor(limit.toNanos(), TimeUnit.NANOSECONDS)) {
+                killTree(process.toHandle());
+                throw new TimedOut(String.join(" ", command) + " did not finish in " + limit.toMillis() + " ms; it was killed");
+            }
+            // The child is done; a descendant it left behind may still hold the output open: what came
+            // within the limit (and a moment to drain what the child wrote last) is the answer, and the
+            // reader (a daemon) is left to it.
+            long left = Math.max(0, deadline - System.nanoTime());
+            reader.join(Math.max(DRAIN_MILLIS, TimeUnit.NANOSECONDS.toMillis(left)));
+        } catch (InterruptedException e) {
             killTree(process.toHandle());
-            throw new TimedOut(String.join(" ", command) + " did not finish in " + limit.toSeconds() + " s; it was killed");
+            throw e;
         }
-        // The child is done; a descendant it left behind may still hold the output open: what came
-        // within the limit is the answer, and the reader (a daemon) is left to it.
-        long left = Math.max(0, deadline - System.nanoTime());
-        reader.join(Math.max(1, TimeUnit.NANOSECONDS.toMillis(left)));
         synchronized (output) {
             return new Result(process.exitValue(), output.toByteArray());
         }
     }
 
-    /** Descendants first, so none is reparented to init and lives on. */
+    /**
+     * Descendants first, so none is reparented to init and lives on; again until none is left,
+     * since the child may fork while it is being killed.
+     */
     private static void killTree(ProcessHandle process) {
-        process.descendants().forEach(ProcessHandle::destroyForcibly);
+        for (int round = 0; round < KILL_ROUNDS; round++) {
+            List<ProcessHandle> descendants = process.descendants().toList();
+            if (descendants.isEmpty()) {
+                break;
+            }
+            descendants.forEach(ProcessHandle::destroyForcibly);
+        }
         process.destroyForcibly();
     }
 
