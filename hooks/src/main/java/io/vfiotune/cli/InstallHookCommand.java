@@ -177,6 +177,7 @@ public final class InstallHookCommand implements Callable<Integer> {
         String classPath = classPath();
         String configLine = config == null ? "" : "export VFIO_TUNE_CONFIG=" + ShellWords.quote(config.toAbsolutePath().normalize().toString()) + "\n";
         String flags = jvmFlags(archive);
+        int timeLimit = hookSettings().get(HostSettings.HOOK_TIME_LIMIT).map(Integer::parseInt).orElse(HostSettings.DEFAULT_HOOK_TIME_LIMIT);
         return """
                 #!/bin/sh
                 # vfio-tune libvirt hook, installed by 'vfio-tune install-hook'. Do not edit; reinstall instead.
@@ -203,11 +204,20 @@ public final class InstallHookCommand implements Callable<Integer> {
                         *) exit 0 ;;
                     esac
                 fi
-                %sprintf '%%s' "$xml" 2>/dev/null | %s %s \\
+                %s# libvirt waits for a hook without limit: the JVM gets %d s, then TERM, then KILL, and the
+                # start fails (exit 1) with a finding that says why.
+                printf '%%s' "$xml" 2>/dev/null | timeout -k 5 %d %s %s \\
                     %s -cp %s \\
                     io.vfiotune.cli.Main hook "$@"
+                status=$?
+                case $status in
+                    124|137) echo "vfio-tune: error [HOOK-TIMEOUT] domain $1: the hook's plan did not finish in %d s and was stopped, so this $2 fails without a verdict; run 'vfio-tune plan' on the domain to see what takes so long (hook-time-limit in vfio-tune.properties)" >&2
+                        exit 1 ;;
+                esac
+                exit "$status"
                 """.formatted(configLine, ShellWords.quote(HostSettings.DEFAULT_CONFIG.toString()), ShellWords.quote(HostSettings.DEFAULT_POLICY.toString()), HostSettings.POLICY_FILE,
-                        ResidentGate.launcherLines(hookSettings()), ShellWords.quote(java), flags, ShellWords.quote("-Dvfio-tune.home=" + home), ShellWords.quote(classPath));
+                        ResidentGate.launcherLines(hookSettings()), timeLimit, timeLimit, ShellWords.quote(java), flags, ShellWords.quote("-Dvfio-tune.home=" + home),
+                        ShellWords.quote(classPath), timeLimit);
     }
 
     /**

@@ -74,11 +74,18 @@ public final class HostSettings {
     public static final String GATE_DIRECTORY = "gate-directory";
     public static final Path DEFAULT_GATE_DIRECTORY = Path.of("/run/vfio-tune/gate");
 
+    /**
+     * Seconds the installed hook gives its JVM before it stops it and fails the start (libvirt
+     * itself waits for a hook without limit); 1 to 3600, default 60. Baked in by install-hook.
+     */
+    public static final String HOOK_TIME_LIMIT = "hook-time-limit";
+    public static final int DEFAULT_HOOK_TIME_LIMIT = 60;
+
     public static final Path DEFAULT_CONFIG = Path.of("/etc/vfio-tune/vfio-tune.properties");
     public static final String CONFIG_ENVIRONMENT_VARIABLE = "VFIO_TUNE_CONFIG";
 
     private static final Set<String> KNOWN_KEYS = Set.of(SYSFS_ROOT, ARCH, PAGE_SIZE, LIBVIRT_VERSION, QEMU_VERSION, CACHE_DIRECTORY, P2P_HOST_BRIDGES, MSIX_RELOCATION_TABLE,
-            GRACE_DEVICE_MEMORY, QEMU_BACKPORTS, POLICY_FILE, TRANSFORM_MODULES, SYSLOG, GATE_DIRECTORY);
+            GRACE_DEVICE_MEMORY, QEMU_BACKPORTS, POLICY_FILE, TRANSFORM_MODULES, SYSLOG, GATE_DIRECTORY, HOOK_TIME_LIMIT);
 
     private final Map<String, String> values;
 
@@ -161,6 +168,9 @@ public final class HostSettings {
             String value = properties.getProperty(key).trim();
             if (key.equals(SYSLOG) && !value.equals("yes") && !value.equals("no")) {
                 throw configError(file, "syslog must be yes or no, not '" + value + "'");
+            }
+            if (key.equals(HOOK_TIME_LIMIT) && !value.matches("[1-9][0-9]{0,3}") || key.equals(HOOK_TIME_LIMIT) && Integer.parseInt(value) > 3600) {
+                throw configError(file, "hook-time-limit must be a whole number of seconds from 1 to 3600, not '" + value + "'");
             }
             result.put(key, value);
         }
