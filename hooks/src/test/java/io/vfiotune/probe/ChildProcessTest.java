@@ -85,7 +85,11 @@ class ChildProcessTest {
     }
 
     private Path script(String name, String body) throws IOException {
-        Path script = Files.writeString(Files.createDirectories(work.resolve("bin")).resolve(name), "#!/bin/sh\n" + body);
+        // As root, the version probe runs an emulator as nobody, who must reach it: root's directories, 0755.
+        Files.setPosixFilePermissions(work, PosixFilePermissions.fromString("rwxr-xr-x"));
+        Path bin = Files.createDirectories(work.resolve("bin"));
+        Files.setPosixFilePermissions(bin, PosixFilePermissions.fromString("rwxr-xr-x"));
+        Path script = Files.writeString(bin.resolve(name), "#!/bin/sh\n" + body);
         Files.setPosixFilePermissions(script, PosixFilePermissions.fromString("rwxr-xr-x"));
         return script;
     }

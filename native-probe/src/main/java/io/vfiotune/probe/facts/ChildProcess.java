@@ -6,6 +6,8 @@ import java.io.IOException;
 import java.io.InputStream;
 import java.time.Duration;
 import java.util.List;
+import java.util.Map;
+import java.util.Optional;
 import java.util.concurrent.TimeUnit;
 
 /**
@@ -41,7 +43,18 @@ public final class ChildProcess {
      * its output; anything more is read and dropped, so the child never blocks on a full pipe.
      */
     public static Result run(List<String> command, Duration limit, int maxBytes) throws IOException, TimedOut, InterruptedException {
-        Process process = new ProcessBuilder(command).redirectErrorStream(true).redirectInput(ProcessBuilder.Redirect.from(new File("/dev/null"))).start();
+        return run(command, Optional.empty(), limit, maxBytes);
+    }
+
+    /** As {@link #run(List, Duration, int)}, with exactly {@code environment} when it is given, and nothing of this process's. */
+    public static Result run(List<String> command, Optional<Map<String, String>> environment, Duration limit, int maxBytes)
+            throws IOException, TimedOut, InterruptedException {
+        ProcessBuilder builder = new ProcessBuilder(command).redirectErrorStream(true).redirectInput(ProcessBuilder.Redirect.from(new File("/dev/null")));
+        environment.ifPresent(variables -> {
+            builder.environment().clear();
+            builder.environment().putAll(variables);
+        });
+        Process process = builder.start();
         ByteArrayOutputStream output = new ByteArrayOutputStream();
         Thread reader = new Thread(() -> drain(process.getInputStream(), output, maxBytes), "vfio-tune-child-output");
         reader.setDaemon(true);

@@ -7,13 +7,19 @@ import java.io.Reader;
 import java.io.Writer;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
+import java.nio.file.LinkOption;
 import java.nio.file.Path;
 import java.nio.file.StandardCopyOption;
 import java.nio.file.attribute.BasicFileAttributes;
+import java.nio.file.attribute.PosixFileAttributes;
+import java.nio.file.attribute.PosixFilePermission;
+import java.nio.file.attribute.PosixFilePermissions;
 import java.time.Duration;
 import java.util.List;
+import java.util.Map;
 import java.util.Optional;
 import java.util.Properties;
+import java.util.Set;
 
 /**
  * Runs {@code EMULATOR --version} and caches the answer by the binary's path,
@@ -22,6 +28,7 @@ import java.util.Properties;
 public final class QemuVersionProbe {
     /** QEMU prints its version in milliseconds; a binary that takes this long is not answering. */
     static final Duration DEFAULT_TIMEOUT = Duration.ofSeconds(10);
+    private static final Path SETPRIV = Path.of("/usr/bin/setpriv");
     private static final String CACHE_FILE = "qemu-versions.properties";
 
     private final Optional<Path> cacheDirectory;
@@ -58,19 +65,56 @@ public final class QemuVersionProbe {
 
     private Version run(Path emulator) {
         try {
-            ChildProcess.Result result = ChildProcess.run(List.of(emulator.toString(), "--version"), timeout, 64 * 1024);
+            ChildProcess.Result result = ChildProcess.run(command(emulator), Optional.of(Map.of("PATH", "/usr/bin:/bin")), timeout, 64 * 1024);
             String text = new String(result.output(), StandardCharsets.UTF_8);
             int marker = text.indexOf("version");
             return Version.find(marker >= 0 ? text.substring(marker) : text)
                     .orElseThrow(() -> new IllegalStateException(emulator + " --version printed no version"));
         } catch (ChildProcess.TimedOut e) {
-            throw new IllegalStateException(e.getMessage(), e);
+            throw new IllegalStateException(emulator + " --version did not finish in " + timeout.toMillis() + " ms; it was killed", e);
         } catch (IOException e) {
             throw new IllegalStateException("cannot run " + emulator + " --version: " + e.getMessage(), e);
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
             throw new IllegalStateException("interrupted while running " + emulator + " --version", e);
         }
+    }
+
+    /**
+     * How {@code EMULATOR --version} is run. The path comes from the domain's XML, which may be a
+     * tenant's, and the hook runs as root: as root, only a binary that root owns and no one else
+     * can change (nor any directory above it) is run, and it runs as nobody (uid and gid 65534, no
+     * supplementary groups, no new privileges) with an empty environment but PATH. libvirt runs
+     * the emulator as the qemu user itself.
+     */
+    private static List<String> command(Path emulator) throws IOException {
+        Path binary = emulator.toRealPath();
+        if (!runningAsRoot()) {
+            return List.of(binary.toString(), "--version");
+        }
+        for (Path path = binary; path != null; path = path.getParent()) {
+            PosixFileAttributes attributes = Files.readAttributes(path, PosixFileAttributes.class, LinkOption.NOFOLLOW_LINKS);
+            Set<PosixFilePermission> permissions = attributes.permissions();
+            boolean othersWrite = permissions.contains(PosixFilePermission.GROUP_WRITE) || permissions.contains(PosixFilePermission.OTHERS_WRITE);
+            // A sticky directory of root's (/tmp) lets no one else replace what root put in it.
+            if ((int) Files.getAttribute(path, "unix:uid", LinkOption.NOFOLLOW_LINKS) != 0 || othersWrite && !(path != binary && isSticky(path))) {
+                throw new IllegalStateException("the domain's emulator " + emulator + " is not run as root: " + path + " is not root's alone"
+                        + " (owner " + attributes.owner().getName() + ", mode " + PosixFilePermissions.toString(permissions) + ")");
+            }
+        }
+        if (!Files.isExecutable(SETPRIV)) {
+            throw new IllegalStateException("the domain's emulator " + emulator + " is not run as root, and " + SETPRIV + " (util-linux) is missing to run it as nobody");
+        }
+        return List.of(SETPRIV.toString(), "--reuid=65534", "--regid=65534", "--clear-groups", "--no-new-privs", "--", binary.toString(), "--version");
+    }
+
+    private static boolean isSticky(Path directory) throws IOException {
+        return ((int) Files.getAttribute(directory, "unix:mode", LinkOption.NOFOLLOW_LINKS) & 01000) != 0;
+    }
+
+    /** The effective uid, as the kernel shows it for this process. */
+    private static boolean runningAsRoot() throws IOException {
+        return (int) Files.getAttribute(Path.of("/proc/self"), "unix:uid") == 0;
     }
 
     private Properties loadCache() {
