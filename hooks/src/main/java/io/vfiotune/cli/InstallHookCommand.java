@@ -13,6 +13,7 @@ import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
 import picocli.CommandLine.ParentCommand;
 
+import java.io.File;
 import java.io.IOException;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
@@ -20,12 +21,16 @@ import java.nio.file.Path;
 import java.nio.file.StandardCopyOption;
 import java.nio.file.attribute.PosixFilePermissions;
 import java.util.ArrayList;
+import java.util.Arrays;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
+import java.util.Set;
 import java.util.concurrent.Callable;
 import java.util.concurrent.TimeUnit;
+import java.util.stream.Collectors;
+import java.util.stream.Stream;
 
 /**
  * Installs the hook as a small POSIX shell launcher in libvirt's {@code qemu.d},
@@ -146,9 +151,28 @@ public final class InstallHookCommand implements Callable<Integer> {
         return ProcessHandle.current().info().command().orElse("/usr/bin/java");
     }
 
-    /** The class path this very process runs with, so the hook runs exactly this build. */
-    private static String classPath() {
-        return System.getProperty("java.class.path");
+    /**
+     * The class path this very process runs with, so the hook runs exactly this build. When that
+     * is every jar of one directory (the package's {@code /usr/share/vfio-tune/lib}), the
+     * directory's wildcard instead: an upgrade replaces versioned jars at unpack and reinstalls
+     * the hook only at configure, and a list of the old names would fail every start in between.
+     */
+    static String classPath() {
+        return versionFree(System.getProperty("java.class.path"));
+    }
+
+    static String versionFree(String classPath) {
+        List<Path> entries = Arrays.stream(classPath.split(File.pathSeparator)).map(Path::of).toList();
+        Path directory = entries.get(0).toAbsolutePath().getParent();
+        if (directory == null || !entries.stream().allMatch(entry -> entry.toString().endsWith(".jar") && directory.equals(entry.toAbsolutePath().getParent()))) {
+            return classPath;
+        }
+        try (Stream<Path> jars = Files.list(directory)) {
+            Set<Path> all = jars.filter(jar -> jar.toString().endsWith(".jar")).map(Path::toAbsolutePath).collect(Collectors.toSet());
+            return all.equals(entries.stream().map(Path::toAbsolutePath).collect(Collectors.toSet())) ? directory.resolve("*").toString() : classPath;
+        } catch (IOException e) {
+            return classPath;
+        }
     }
 
     private Optional<Path> classArchive() {
