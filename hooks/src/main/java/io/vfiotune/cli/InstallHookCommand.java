@@ -228,20 +228,31 @@ public final class InstallHookCommand implements Callable<Integer> {
                         *) exit 0 ;;
                     esac
                 fi
-                %s# libvirt waits for a hook without limit: the JVM gets %d s, then TERM, then KILL, and the
-                # start fails (exit 1) with a finding that says why.
-                printf '%%s' "$xml" 2>/dev/null | timeout -k 5 %d %s %s \\
+                %s# libvirt waits for a hook without limit: the JVM gets %d s, then TERM, then KILL (timeout
+                # signals its whole process group, a QEMU the plan waits for too), and the start fails (exit 1)
+                # with a finding that says why. The braces' 2>/dev/null keeps the shell's own "Killed" off
+                # libvirt's log; the JVM's stderr goes to fd 9, the hook's.
+                started=$(date +%%s)
+                exec 9>&2
+                { printf '%%s' "$xml" 2>/dev/null | timeout -k 5 %d %s %s \\
                     %s -cp %s \\
-                    io.vfiotune.cli.Main hook "$@"
+                    io.vfiotune.cli.Main hook "$@" 2>&9; } 2>/dev/null
                 status=$?
+                exec 9>&-
                 case $status in
-                    124|137) echo "vfio-tune: error [HOOK-TIMEOUT] domain $1: the hook's plan did not finish in %d s and was stopped, so this $2 fails without a verdict; run 'vfio-tune plan' on the domain to see what takes so long (hook-time-limit in vfio-tune.properties)" >&2
+                    124|137)
+                        # 137 before the limit is a KILL from elsewhere (the kernel's OOM killer), not the limit's.
+                        if [ "$status" = 124 ] || [ $(($(date +%%s) - started)) -ge %d ]; then
+                            echo "vfio-tune: error [HOOK-TIMEOUT] domain $1: the hook's plan did not finish in %d s and was stopped, so this $2 fails without a verdict; run 'vfio-tune plan' on the domain to see what takes so long (hook-time-limit in vfio-tune.properties)" >&2
+                        else
+                            echo "vfio-tune: error [HOOK-KILLED] domain $1: the hook's JVM was killed (SIGKILL) before its time limit, so this $2 fails without a verdict; the kernel log says whether it ran out of memory" >&2
+                        fi
                         exit 1 ;;
                 esac
                 exit "$status"
                 """.formatted(configLine, ShellWords.quote(HostSettings.DEFAULT_CONFIG.toString()), ShellWords.quote(HostSettings.DEFAULT_POLICY.toString()), HostSettings.POLICY_FILE,
                         ResidentGate.launcherLines(hookSettings()), timeLimit, timeLimit, ShellWords.quote(java), flags, ShellWords.quote("-Dvfio-tune.home=" + home),
-                        ShellWords.quote(classPath), timeLimit);
+                        ShellWords.quote(classPath), timeLimit, timeLimit);
     }
 
     /**

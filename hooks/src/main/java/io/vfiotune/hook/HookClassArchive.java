@@ -14,8 +14,10 @@ import java.security.NoSuchAlgorithmException;
 import java.util.ArrayList;
 import java.util.HexFormat;
 import java.util.List;
+import java.util.Locale;
 import java.util.Optional;
 import java.util.concurrent.TimeUnit;
+import java.util.stream.Stream;
 
 /**
  * An AppCDS archive for the hook's JVM: the classes one whole plan loads
@@ -142,14 +144,23 @@ public final class HookClassArchive {
         }
     }
 
+    private static List<Path> jarsIn(Path directory) throws IOException {
+        try (Stream<Path> files = Files.list(directory)) {
+            return files.filter(file -> file.getFileName().toString().toLowerCase(Locale.ROOT).endsWith(".jar")).sorted().toList();
+        }
+    }
+
     private String fingerprint() throws IOException {
         try {
             MessageDigest digest = MessageDigest.getInstance("SHA-256");
             digest.update((java + "\n" + classPath + "\n").getBytes(StandardCharsets.UTF_8));
             for (String entry : classPath.split(File.pathSeparator)) {
-                Path path = Path.of(entry);
-                if (Files.isRegularFile(path)) {
-                    digest.update((Files.size(path) + ":" + Files.getLastModifiedTime(path).toMillis() + "\n").getBytes(StandardCharsets.UTF_8));
+                // A directory's wildcard (the package's lib/*) stands for its jars, as the JVM expands it.
+                List<Path> paths = entry.endsWith(File.separator + "*") ? jarsIn(Path.of(entry.substring(0, entry.length() - 2))) : List.of(Path.of(entry));
+                for (Path path : paths) {
+                    if (Files.isRegularFile(path)) {
+                        digest.update((path.getFileName() + ":" + Files.size(path) + ":" + Files.getLastModifiedTime(path).toMillis() + "\n").getBytes(StandardCharsets.UTF_8));
+                    }
                 }
             }
             return HexFormat.of().formatHex(digest.digest(), 0, 8);

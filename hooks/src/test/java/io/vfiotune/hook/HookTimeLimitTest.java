@@ -30,6 +30,45 @@ class HookTimeLimitTest {
     @TempDir
     Path work;
 
+    /** A JVM killed before the limit (the kernel's OOM killer) is said as such, not as a timeout. */
+    @Test
+    void aJvmKilledBeforeTheLimitIsNoTimeout() throws Exception {
+        Path sysfs = HostFixture.load(ROOT.resolve("src/hosts/x86-plx-t4-pair")).materialize(Files.createDirectory(work.resolve("sysfs")));
+        Path facts = sysfs.resolve("facts.properties");
+        Files.write(facts, Files.readAllLines(facts).stream().filter(line -> !line.startsWith("qemu-version=")).toList());
+        Path config = Files.writeString(work.resolve("vfio-tune.properties"), "sysfs-root=" + sysfs + "\ncache-directory=" + work.resolve("cache")
+                + "\ngate-directory=off\nhook-time-limit=60\n");
+        Path hooks = Files.createDirectory(work.resolve("qemu.d"));
+        CliRun.Result installed = CliRun.run(new byte[0], "install-hook", "--no-class-archive", "--hooks-dir", hooks.toString(), "--config", config.toString());
+        assertEquals(0, installed.status(), installed.stderr());
+        Files.setPosixFilePermissions(work, PosixFilePermissions.fromString("rwxr-xr-x"));
+        Path emulator = Files.writeString(work.resolve("qemu-system-x86_64"), "#!/bin/sh\nsleep 30\necho 'QEMU emulator version 9.2.0'\n");
+        Files.setPosixFilePermissions(emulator, PosixFilePermissions.fromString("rwxr-xr-x"));
+        String name = "vt-killed";
+        Path domain = Files.writeString(work.resolve("domain.xml"), Files.readString(ROOT.resolve("src/golden/clique-t4-pair-switch/input.xml"))
+                .replace("clique-t4-pair-switch", name).replace("/usr/bin/qemu-system-x86_64", emulator.toString()));
+        java.util.concurrent.CompletableFuture<Libvirt.Result> hook = java.util.concurrent.CompletableFuture.supplyAsync(() -> Libvirt.run(
+                List.of("sh", "-c", "exec \"$0\" \"$1\" prepare begin - < \"$2\"", hooks.resolve("50-vfio-tune").toString(), name, domain.toString()), 120));
+        // The JVM waits on the emulator; then SIGKILL, as the OOM killer sends it.
+        ProcessHandle jvm = null;
+        for (int i = 0; i < 200 && jvm == null; i++) {
+            Thread.sleep(100);
+            jvm = ProcessHandle.allProcesses().filter(process -> process.info().command().orElse("").endsWith("/java")
+                    && process.info().arguments().map(arguments -> List.of(arguments).contains(name)).orElse(false)).findFirst().orElse(null);
+        }
+        assertTrue(jvm != null, "the hook's JVM started");
+        Thread.sleep(1000);
+        jvm.destroyForcibly();
+        Libvirt.Result result = hook.get(60, java.util.concurrent.TimeUnit.SECONDS);
+        assertEquals(1, result.status(), result.stderr());
+        List<String> lines = result.stderr().strip().lines().toList();
+        assertTrue(lines.get(lines.size() - 1).startsWith("vfio-tune: error [HOOK-KILLED] domain " + name + ": the hook's JVM was killed (SIGKILL) before its time limit"),
+                result.stderr());
+        assertFalse(result.stderr().contains("Killed"), "the shell's own word stays off libvirt's log: " + result.stderr());
+        ProcessHandle.allProcesses().filter(process -> process.info().arguments().map(arguments -> List.of(arguments).contains(emulator.toString())).orElse(false))
+                .forEach(ProcessHandle::destroyForcibly);
+    }
+
     @Test
     void aPlanPastTheLimitIsStoppedAndTheStartFailsWithAFinding() throws IOException {
         Path sysfs = HostFixture.load(ROOT.resolve("src/hosts/x86-plx-t4-pair")).materialize(Files.createDirectory(work.resolve("sysfs")));

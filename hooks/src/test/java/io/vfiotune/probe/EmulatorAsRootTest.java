@@ -76,6 +76,41 @@ class EmulatorAsRootTest {
         assertFalse(Files.exists(ran), "never run");
     }
 
+    /** setpriv's own complaint names the path, which may hold a number: a failed run is no version. */
+    @Test
+    void aRunThatFailsIsNoVersionWhateverItPrinted() throws IOException {
+        Path emulator = script("qemu-system-x86_64", "echo \"setpriv: failed to execute /opt/qemu-9.2/bin/qemu: Permission denied\"\nexit 126\n");
+        IllegalStateException refused = assertThrows(IllegalStateException.class, () -> probe().version(emulator));
+        assertTrue(refused.getMessage().contains("--version failed (exit 126)"), refused.getMessage());
+    }
+
+    /** A root-owned file that is no QEMU (a tenant may name any path) gives no version either. */
+    @Test
+    void aBinaryThatIsNoQemuGivesNoVersion() throws IOException {
+        Path emulator = script("python3", "echo 'Python 3.11.2'\n");
+        IllegalStateException refused = assertThrows(IllegalStateException.class, () -> probe().version(emulator));
+        assertTrue(refused.getMessage().contains("printed no QEMU version line: Python 3.11.2"), refused.getMessage());
+    }
+
+    /** A cache directory others can write is neither read nor written: its entries could name any version. */
+    @Test
+    void aCacheOthersCanWriteIsNotBelieved() throws IOException {
+        Path emulator = emulator("qemu-system-x86_64");
+        Path cache = Files.createDirectory(work.resolve("cache"));
+        Files.setPosixFilePermissions(cache, PosixFilePermissions.fromString("rwxrwxrwx"));
+        var attributes = Files.readAttributes(emulator.toRealPath(), java.nio.file.attribute.BasicFileAttributes.class);
+        Files.writeString(cache.resolve("qemu-versions.properties"), emulator.toRealPath() + "=" + attributes.size() + "\\:" + attributes.lastModifiedTime().toMillis()
+                + "\\:" + attributes.fileKey() + "\\:99.0.0\n");
+        assertEquals("9.2.0", new QemuVersionProbe(Optional.of(cache), Duration.ofSeconds(30)).version(emulator).toString());
+        assertTrue(Files.exists(ran), "the emulator itself was asked");
+    }
+
+    private Path script(String name, String body) throws IOException {
+        Path script = Files.writeString(bin.resolve(name), "#!/bin/sh\n" + body);
+        Files.setPosixFilePermissions(script, PosixFilePermissions.fromString("rwxr-xr-x"));
+        return script;
+    }
+
     private QemuVersionProbe probe() {
         return new QemuVersionProbe(Optional.empty(), Duration.ofSeconds(30));
     }
