@@ -24,8 +24,10 @@ import java.util.regex.Matcher;
 import java.util.regex.Pattern;
 
 /**
- * Runs {@code EMULATOR --version} and caches the answer by the binary's path,
- * size and mtime, because starting QEMU costs more than the rest of a hook run.
+ * Runs {@code EMULATOR --version} and caches the answer by the resolved binary's path, size,
+ * mtime, device and inode, because starting QEMU costs more than the rest of a hook run. As
+ * root it runs only a binary that is root's alone, as nobody (see {@link #command}), with a
+ * time limit ({@link ChildProcess}).
  */
 public final class QemuVersionProbe {
     /** QEMU prints its version in milliseconds; a binary that takes this long is not answering. */
