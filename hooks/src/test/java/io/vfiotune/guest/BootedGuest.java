@@ -26,6 +26,8 @@ public final class BootedGuest {
     /** TCG pseries takes the longest of the platforms; far more than this means a hung guest. */
     public static final Duration TIME_LIMIT = Duration.ofSeconds(120);
     private static final Duration POLL = Duration.ofMillis(250);
+    /** How long a guest that printed its whole report gets to power off (it takes well under a second). */
+    private static final Duration AFTER_REPORT = Duration.ofSeconds(60);
 
     /**
      * One finished boot: the stand-ins, what the guest reported, and its wall
@@ -118,10 +120,14 @@ public final class BootedGuest {
                 throw new AssertionError(stack + ": virsh create refused the stand-in domain: " + create.stderr().strip() + "\n" + xml + evidence(stack, name, ""));
             }
             Duration creating = Duration.ofNanos(System.nanoTime() - started);
-            boolean ended = waitUntilGone(stack, name, limit);
+            Ending ending = waitUntilGone(stack, name, limit, console);
             Duration elapsed = Duration.ofNanos(System.nanoTime() - started);
             String log = new String(Files.readAllBytes(console), StandardCharsets.UTF_8);
-            if (!ended) {
+            if (ending == Ending.REPORTED_BUT_RUNNING) {
+                // What the test judges is the report, which is whole; the guest is destroyed below, and the table says so.
+                adaptations.add("the guest printed its whole report but had not powered off " + AFTER_REPORT.toSeconds()
+                        + " s later (poweroff -f under TCG, seen once with AAVMF on QEMU 11.1); destroyed");
+            } else if (ending == Ending.RUNNING) {
                 throw new AssertionError(stack + ": guest " + name + " did not end within " + limit.toSeconds() + " s" + evidence(stack, name, log));
             }
             try {
@@ -147,22 +153,45 @@ public final class BootedGuest {
         }
     }
 
-    /** A transient domain disappears when its guest ends (every end action is destroy). */
-    private static boolean waitUntilGone(Stack stack, String name, Duration limit) {
+    private enum Ending {
+        GONE, REPORTED_BUT_RUNNING, RUNNING
+    }
+
+    /**
+     * A transient domain disappears when its guest ends (every end action is destroy). A guest
+     * that printed its whole report and then did not power off within {@link #AFTER_REPORT} has
+     * said all it will; one that never printed it is hung, and fails at the limit.
+     */
+    private static Ending waitUntilGone(Stack stack, String name, Duration limit, Path console) {
         long deadline = System.nanoTime() + limit.toNanos();
+        long reported = 0;
         while (System.nanoTime() < deadline) {
             Libvirt.Result state = stack.virsh("domstate", name);
             if (!state.ok() && (state.stderr().contains("failed to get domain") || state.stderr().contains("Domain not found"))) {
-                return true;
+                return Ending.GONE;
+            }
+            if (reported == 0 && reportIsWhole(console)) {
+                reported = System.nanoTime();
+            }
+            if (reported != 0 && System.nanoTime() - reported > AFTER_REPORT.toNanos()) {
+                return Ending.REPORTED_BUT_RUNNING;
             }
             try {
                 Thread.sleep(POLL.toMillis());
             } catch (InterruptedException e) {
                 Thread.currentThread().interrupt();
-                return false;
+                return Ending.RUNNING;
             }
         }
-        return false;
+        return Ending.RUNNING;
+    }
+
+    private static boolean reportIsWhole(Path console) {
+        try {
+            return new String(Files.readAllBytes(console), StandardCharsets.UTF_8).lines().anyMatch(line -> line.strip().equals(GuestInit.END));
+        } catch (IOException e) {
+            return false;
+        }
     }
 
     /** The console log and the tail of QEMU's own log (libvirt writes QEMU's errors there), for failure messages. */
